@@ -1,0 +1,5 @@
+import sys
+
+from claudetop.cli import main
+
+sys.exit(main())

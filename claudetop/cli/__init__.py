@@ -1,0 +1,52 @@
+"""``claudetop`` command line: the monitor by default, and one subcommand per module.
+
+Each subcommand lives in its own module exposing ``register(subparsers)``, which adds
+its parser and sets ``func`` to a callable taking the parsed namespace and returning
+the exit code. Modules import their heavy dependencies inside that callable so that
+``claudetop --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from claudetop._version import __version__
+
+_SUBCOMMANDS: tuple[str, ...] = ()
+"""Module names under ``claudetop.cli``, in the order ``--help`` lists them."""
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+"""Bad arguments or a bad config file: the user must change something."""
+EXIT_OVER_BUDGET = 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="claudetop",
+        description="top for Anthropic Claude API spend.",
+    )
+    parser.add_argument("--version", action="version", version=f"claudetop {__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for name in _SUBCOMMANDS:
+        importlib.import_module(f"claudetop.cli.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return EXIT_USAGE
+    code: int = func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
