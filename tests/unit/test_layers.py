@@ -39,9 +39,7 @@ def _imported_layers(path: Path) -> set[str]:
     return {n.split(".")[1] for n in names if n.startswith("claudetop.") and n.count(".") >= 1}
 
 
-@pytest.mark.parametrize(
-    "path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE))
-)
+@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_imports_point_one_way(path: Path) -> None:
     layer = _layer(path)
     if layer not in ALLOWED:
@@ -50,9 +48,7 @@ def test_imports_point_one_way(path: Path) -> None:
     assert not forbidden, f"{path.relative_to(PACKAGE)} ({layer}) imports {sorted(forbidden)}"
 
 
-@pytest.mark.parametrize(
-    "path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE))
-)
+@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_textual_only_in_ui(path: Path) -> None:
     if _layer(path) in {"ui", "cli"}:
         return

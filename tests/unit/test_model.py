@@ -45,9 +45,7 @@ def full_event() -> UsageEvent:
         max_tokens=1024,
         stop_reason="end_turn",
         prefixes=(
-            PrefixFingerprint(
-                scope="system", sha256="a" * 64, tokens=2048, breakpoint=True, ttl="1h"
-            ),
+            PrefixFingerprint(scope="system", sha256="a" * 64, tokens=2048, breakpoint=True, ttl="1h"),
         ),
         policies=(
             PolicyDecision(
@@ -89,9 +87,7 @@ def test_timestamps_are_normalised_to_utc() -> None:
         ("unknown_field", 1, "Extra inputs are not permitted"),
     ],
 )
-def test_invalid_events_are_rejected_with_a_clear_reason(
-    field: str, value: object, message: str
-) -> None:
+def test_invalid_events_are_rejected_with_a_clear_reason(field: str, value: object, message: str) -> None:
     data: dict[str, object] = {"id": "x", "ts": TS, field: value}
     with pytest.raises(ValidationError, match=message):
         UsageEvent.model_validate(data)
