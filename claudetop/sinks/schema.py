@@ -1,0 +1,307 @@
+"""The SQLite sink's schema: tables, forward migrations, and the event/batch <-> row mapping.
+
+The database carries its schema version in ``PRAGMA user_version``. ``MIGRATIONS`` is an
+ordered list; migration *n* (1-based) moves a database from version *n-1* to *n*.
+Migrations are history: never edit one that has shipped. To change the schema, append a
+``Migration`` at the end (``SCHEMA_VERSION`` follows automatically), e.g.::
+
+    Migration(
+        "deferred requests waiting for a batch",
+        ("CREATE TABLE deferred_requests (...)", "CREATE INDEX ..."),
+    )
+
+``migrate`` applies the missing ones inside one ``BEGIN IMMEDIATE`` transaction, so several
+processes opening a new file at once agree on the result, and a crash leaves the old version.
+
+Tables:
+
+- ``events``: one row per ``UsageEvent``; a column per field (``EVENT_COLUMNS``), prefixes and
+  policy decisions as JSON text, ``ts`` as fixed-width UTC text (sorts as it reads). ``seq`` is an
+  ``AUTOINCREMENT`` alias of the rowid, so it only grows: incremental readers remember the last
+  ``seq`` they saw. ``id`` is UNIQUE and writers use ``INSERT OR IGNORE``: re-writing is idempotent.
+- ``batches``: the latest ``BatchState`` per batch id (an older ``updated_at`` never overwrites a newer).
+- ``policies`` / ``policy_audit``: the policy store's current settings and its append-only trail.
+- ``rollups``: hourly totals per (hour, model, task, source), maintained by the SQLite sink in the
+  same transaction as the events it inserts, so history views never scan ``events``. Key columns
+  hold ``''`` where the event had no model/task. ``requests`` counts billable events (messages and
+  batch results), ``api_calls`` every event, ``unpriced`` billable events without a cost, ``errors``
+  events with an error type or an HTTP status >= 400.
+- ``meta``: key/value facts about the file (who created it, when).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+from claudetop.model import BatchState, UsageEvent
+
+
+@dataclass(frozen=True)
+class Migration:
+    description: str
+    statements: tuple[str, ...]
+    """Executed one by one (never ``executescript``, which would commit half-way)."""
+
+
+EVENT_COLUMNS: dict[str, str] = {
+    "id": "TEXT NOT NULL UNIQUE",
+    "ts": "TEXT NOT NULL",
+    "source": "TEXT NOT NULL",
+    "app": "TEXT",
+    "host": "TEXT",
+    "pid": "INTEGER",
+    "api_key_fp": "TEXT",
+    "project": "TEXT",
+    "session": "TEXT",
+    "task": "TEXT",
+    "endpoint": "TEXT NOT NULL",
+    "requested_model": "TEXT",
+    "model": "TEXT",
+    "batch_id": "TEXT",
+    "custom_id": "TEXT",
+    "deferred": "INTEGER NOT NULL",
+    "stream": "INTEGER NOT NULL",
+    "status": "INTEGER",
+    "error_type": "TEXT",
+    "retries": "INTEGER NOT NULL",
+    "latency_ms": "REAL",
+    "ttft_ms": "REAL",
+    "input_tokens": "INTEGER NOT NULL",
+    "output_tokens": "INTEGER NOT NULL",
+    "cache_write_5m_tokens": "INTEGER NOT NULL",
+    "cache_write_1h_tokens": "INTEGER NOT NULL",
+    "cache_read_tokens": "INTEGER NOT NULL",
+    "thinking_tokens": "INTEGER NOT NULL",
+    "web_search_requests": "INTEGER NOT NULL",
+    "web_fetch_requests": "INTEGER NOT NULL",
+    "service_tier": "TEXT",
+    "inference_geo": "TEXT",
+    "max_tokens": "INTEGER",
+    "stop_reason": "TEXT",
+    "prefixes": "TEXT NOT NULL",
+    "policies": "TEXT NOT NULL",
+    "cost_micros": "INTEGER",
+}
+"""``events`` columns besides ``seq``, one per ``UsageEvent`` field. A test checks they match."""
+
+BATCH_COLUMNS: dict[str, str] = {
+    "id": "TEXT PRIMARY KEY",
+    "status": "TEXT NOT NULL",
+    "processing": "INTEGER NOT NULL",
+    "succeeded": "INTEGER NOT NULL",
+    "errored": "INTEGER NOT NULL",
+    "canceled": "INTEGER NOT NULL",
+    "expired": "INTEGER NOT NULL",
+    "created_at": "TEXT NOT NULL",
+    "ended_at": "TEXT",
+    "expires_at": "TEXT",
+    "updated_at": "TEXT NOT NULL",
+    "retrieve_calls": "INTEGER NOT NULL",
+    "deferred": "INTEGER NOT NULL",
+    "app": "TEXT",
+    "host": "TEXT",
+}
+
+_JSON_EVENT_FIELDS = ("prefixes", "policies")
+
+ROLLUP_COUNTERS: tuple[str, ...] = (
+    "requests",
+    "api_calls",
+    "errors",
+    "unpriced",
+    "input_tokens",
+    "output_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "cache_read_tokens",
+    "thinking_tokens",
+    "cost_micros",
+)
+
+
+def _columns_sql(columns: Mapping[str, str]) -> str:
+    return ",\n    ".join(f"{name} {decl}" for name, decl in columns.items())
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        "initial schema: events, batches, policies, policy_audit, rollups, meta",
+        (
+            f"CREATE TABLE events (\n    seq INTEGER PRIMARY KEY AUTOINCREMENT,\n    "
+            f"{_columns_sql(EVENT_COLUMNS)}\n)",
+            "CREATE INDEX events_ts ON events (ts)",
+            "CREATE INDEX events_model_ts ON events (model, ts)",
+            "CREATE INDEX events_task_ts ON events (task, ts)",
+            f"CREATE TABLE batches (\n    {_columns_sql(BATCH_COLUMNS)}\n)",
+            "CREATE INDEX batches_status ON batches (status)",
+            """CREATE TABLE policies (
+    name TEXT PRIMARY KEY,
+    mode TEXT NOT NULL,
+    params TEXT NOT NULL DEFAULT '{}',
+    updated_at TEXT NOT NULL,
+    updated_by TEXT NOT NULL
+)""",
+            """CREATE TABLE policy_audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    at TEXT NOT NULL,
+    by TEXT NOT NULL,
+    from_mode TEXT NOT NULL,
+    to_mode TEXT NOT NULL,
+    params TEXT NOT NULL DEFAULT '{}',
+    reason TEXT
+)""",
+            """CREATE TABLE rollups (
+    hour TEXT NOT NULL,
+    model TEXT NOT NULL,
+    task TEXT NOT NULL,
+    source TEXT NOT NULL,
+    """
+            + ",\n    ".join(f"{c} INTEGER NOT NULL DEFAULT 0" for c in ROLLUP_COUNTERS)
+            + """,
+    PRIMARY KEY (hour, model, task, source)
+) WITHOUT ROWID""",
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        ),
+    ),
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class SchemaTooNewError(RuntimeError):
+    """The file was written by a newer claudetop; an older one must not guess at its tables."""
+
+
+@contextmanager
+def immediate_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any exception; ``conn`` must be autocommit.
+
+    Taking the write lock at ``BEGIN`` means a busy database fails here, before any work, and
+    never with a half-done transaction that cannot upgrade its lock.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    version: int = conn.execute("PRAGMA user_version").fetchone()[0]
+    return version
+
+
+def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """Bring the database up to ``len(migrations)``; returns the version it was at before.
+
+    ``conn`` must be in autocommit mode (``isolation_level=None``); this opens its own
+    ``BEGIN IMMEDIATE`` so that concurrent openers serialise on the write lock and re-read the
+    version under it.
+    """
+    if schema_version(conn) == len(migrations):
+        return len(migrations)
+    with immediate_transaction(conn):
+        before = schema_version(conn)
+        if before > len(migrations):
+            raise SchemaTooNewError(
+                f"database schema version {before} is newer than this claudetop understands "
+                f"({len(migrations)}); upgrade claudetop"
+            )
+        for migration in migrations[before:]:
+            for statement in migration.statements:
+                conn.execute(statement)
+        if before == 0:
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('created_at', ?)",
+                (format_ts(datetime.now(UTC)),),
+            )
+        conn.execute(f"PRAGMA user_version = {len(migrations):d}")
+    return before
+
+
+def format_ts(value: datetime) -> str:
+    """Fixed-width UTC text (``2026-01-02T03:04:05.000006Z``): sorts lexically in time order."""
+    v = value.astimezone(UTC)
+    return (
+        f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}"
+        f".{v.microsecond:06d}Z"
+    )
+
+
+def _to_column(value: Any) -> Any:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return format_ts(value)
+    return value
+
+
+def event_to_row(event: UsageEvent) -> dict[str, Any]:
+    """The ``events`` row for ``event`` (without ``seq``), keyed by column name."""
+    row = {name: _to_column(getattr(event, name)) for name in EVENT_COLUMNS}
+    for name in _JSON_EVENT_FIELDS:
+        row[name] = json.dumps(
+            [item.model_dump(mode="json") for item in getattr(event, name)], separators=(",", ":")
+        )
+    return row
+
+
+def row_to_event(row: Mapping[str, Any] | sqlite3.Row) -> UsageEvent:
+    """The event a row holds; extra columns such as ``seq`` are ignored."""
+    data = {name: row[name] for name in EVENT_COLUMNS}
+    for name in _JSON_EVENT_FIELDS:
+        data[name] = json.loads(data[name])
+    return UsageEvent.model_validate(data)
+
+
+def batch_to_row(state: BatchState) -> dict[str, Any]:
+    return {name: _to_column(getattr(state, name)) for name in BATCH_COLUMNS}
+
+
+def row_to_batch(row: Mapping[str, Any] | sqlite3.Row) -> BatchState:
+    return BatchState.model_validate({name: row[name] for name in BATCH_COLUMNS})
+
+
+def _named_params(columns: Sequence[str]) -> str:
+    return ", ".join(f":{c}" for c in columns)
+
+
+INSERT_EVENT_SQL = (
+    f"INSERT OR IGNORE INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({_named_params(list(EVENT_COLUMNS))})"
+)
+
+UPSERT_BATCH_SQL = (
+    f"INSERT INTO batches ({', '.join(BATCH_COLUMNS)}) VALUES ({_named_params(list(BATCH_COLUMNS))}) "
+    "ON CONFLICT (id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in BATCH_COLUMNS if c != "id")
+    + " WHERE excluded.updated_at >= batches.updated_at"
+)
+
+ROLLUP_FROM_EVENTS_SQL = f"""
+INSERT INTO rollups (hour, model, task, source, {", ".join(ROLLUP_COUNTERS)})
+SELECT substr(ts, 1, 13) || ':00:00Z', coalesce(model, ''), coalesce(task, ''), source,
+    sum(endpoint IN ('messages', 'batch_result')),
+    count(*),
+    sum(error_type IS NOT NULL OR coalesce(status, 0) >= 400),
+    sum(endpoint IN ('messages', 'batch_result') AND cost_micros IS NULL),
+    sum(input_tokens), sum(output_tokens), sum(cache_write_5m_tokens), sum(cache_write_1h_tokens),
+    sum(cache_read_tokens), sum(thinking_tokens), coalesce(sum(cost_micros), 0)
+FROM events WHERE seq > ?
+GROUP BY 1, 2, 3, 4
+ON CONFLICT (hour, model, task, source) DO UPDATE SET
+    {", ".join(f"{c} = {c} + excluded.{c}" for c in ROLLUP_COUNTERS)}
+"""
+"""Folds the events inserted after a given ``seq`` into ``rollups``; run in the inserting transaction."""
