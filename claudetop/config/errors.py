@@ -1,0 +1,134 @@
+"""``ConfigError``: a bad config file or environment override, said as ``path:line: what is wrong``."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import sys
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from claudetop.config.locate import KeyPath, key_lines, line_of
+
+EXIT_CONFIG = 2
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    path: str
+    """The file, or ``$CLAUDETOP_…`` for an environment override."""
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}" if self.line else f"{self.path}: {self.message}"
+
+
+class ConfigError(Exception):
+    """Everything wrong with one config, first problem first; ``str()`` gives one line per problem."""
+
+    def __init__(self, problems: Sequence[ConfigProblem]) -> None:
+        if not problems:
+            raise ValueError("a ConfigError needs at least one problem")
+        self.problems = tuple(problems)
+        super().__init__("\n".join(map(str, self.problems)))
+
+    @property
+    def path(self) -> str:
+        return self.problems[0].path
+
+    @property
+    def line(self) -> int | None:
+        return self.problems[0].line
+
+    @property
+    def message(self) -> str:
+        return self.problems[0].message
+
+    @classmethod
+    def single(cls, path: str | Path, line: int | None, message: str) -> ConfigError:
+        return cls([ConfigProblem(str(path), line, message)])
+
+
+def config_error_exit(err: ConfigError) -> NoReturn:
+    """What every command does with a bad config: print the problems to stderr and exit 2."""
+    print(err, file=sys.stderr)
+    sys.exit(EXIT_CONFIG)
+
+
+_AT = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)$")
+
+
+def from_toml_error(path: Path, text: str, err: tomllib.TOMLDecodeError) -> ConfigError:
+    """A TOML syntax error with the line tomllib names (or, for a repeated key, the repeat's line)."""
+    message = str(err)
+    m = _AT.search(message)
+    what = message[: m.start()] if m else message
+    line = len(text.splitlines()) or 1
+    if m and m.group(1):
+        line = int(m.group(1))
+        what = f"{what} (column {m.group(2)})"
+    if what.startswith("Cannot overwrite"):
+        _, repeats = key_lines(text)
+        if repeats:
+            key, line = repeats[0]
+            what = f"{_dotted(key)} is set twice"
+    return ConfigError.single(path, line, f"TOML syntax error: {what}")
+
+
+def from_validation_error(
+    err: ValidationError,
+    *,
+    path: Path | None,
+    text: str,
+    env_sources: Mapping[KeyPath, str],
+    model: type[BaseModel],
+) -> ConfigError:
+    """Map each pydantic error to the file line (or environment variable) that set the key."""
+    lines, _ = key_lines(text)
+    problems: list[ConfigProblem] = []
+    for detail in err.errors():
+        loc = tuple(str(part) for part in detail["loc"] if not isinstance(part, int))
+        env_var = next((env_sources[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in env_sources), None)
+        message = _describe(detail, loc, model)
+        if env_var is not None:
+            problems.append(ConfigProblem(f"${env_var}", None, message))
+        else:
+            problems.append(ConfigProblem(str(path or "<defaults>"), line_of(lines, loc), message))
+    problems.sort(key=lambda p: (p.path.startswith("$"), p.line or 0))
+    return ConfigError(problems)
+
+
+def _dotted(path: Iterable[str]) -> str:
+    return ".".join(p if p.replace("_", "").replace("-", "").isalnum() else f'"{p}"' for p in path)
+
+
+def _describe(detail: ErrorDetails, loc: KeyPath, model: type[BaseModel]) -> str:
+    if detail["type"] == "extra_forbidden":
+        section, key = loc[:-1], loc[-1]
+        where = f"[{_dotted(section)}]" if section else "the top level"
+        message = f"unknown key {key!r} in {where}"
+        known = _known_keys(model, section)
+        if close := difflib.get_close_matches(key, known, n=1):
+            message += f" (did you mean {close[0]!r}?)"
+        return message
+    text = detail["msg"].removeprefix("Value error, ")
+    given: Any = detail.get("input")
+    if not isinstance(given, dict | list):
+        text += f" (got {given!r})"
+    return f"{_dotted(loc)}: {text}" if loc else text
+
+
+def _known_keys(model: type[BaseModel], section: KeyPath) -> list[str]:
+    current: type[BaseModel] | None = model
+    for name in section:
+        field = current.model_fields.get(name) if current else None
+        annotation = field.annotation if field else None
+        current = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    return list(current.model_fields) if current else []

@@ -1,0 +1,148 @@
+"""Loading the config: file (TOML) → environment overrides → validated, frozen ``Config``.
+
+Which file: the ``path`` argument, else ``$CLAUDETOP_CONFIG``, else the platform config dir's
+``claudetop/config.toml`` if it exists, else built-in defaults. A file named explicitly (argument
+or variable) must exist.
+
+Environment overrides (applied on top of the file):
+
+==========================  ==============================================================
+``CLAUDETOP_CONFIG``        the config file to read
+``CLAUDETOP_SINK``          ``sink.path``: SQLite file, ``.jsonl`` file or ``postgresql://`` URL
+``CLAUDETOP_APP``           ``app``: the application name tagged on every event
+``CLAUDETOP_TASK``          ``default_task``: task tag for calls the code leaves untagged
+``CLAUDETOP_DISABLE``       ``disabled``: ``1``/``true``/``yes`` turns the hook into a no-op
+``CLAUDETOP_THEME``         ``theme``
+``CLAUDETOP_BUDGET_USD``    ``monitoring.monthly_budget_usd``
+``CLAUDETOP_<S>__<K>``      any key: section and key joined by ``__``, e.g. ``CLAUDETOP_CACHE__TTL=1h``,
+                            ``CLAUDETOP_OUTPUT_CAPS__CHAT=2048``; the value is read as a TOML value
+                            (``true``, ``30``, ``[0.5, 0.9]``) and, failing that, as a plain string
+==========================  ==============================================================
+
+A bad override is reported as ``$CLAUDETOP_…: what is wrong``, exactly like a bad file line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import ValidationError
+
+from claudetop.config.errors import ConfigError, from_toml_error, from_validation_error
+from claudetop.config.locate import KeyPath
+from claudetop.config.schema import Config
+
+APP_DIR_NAME = "claudetop"
+ENV_PREFIX = "CLAUDETOP_"
+
+ENV_ALIASES: dict[str, KeyPath] = {
+    "CLAUDETOP_SINK": ("sink", "path"),
+    "CLAUDETOP_APP": ("app",),
+    "CLAUDETOP_TASK": ("default_task",),
+    "CLAUDETOP_DISABLE": ("disabled",),
+    "CLAUDETOP_THEME": ("theme",),
+    "CLAUDETOP_BUDGET_USD": ("monitoring", "monthly_budget_usd"),
+}
+"""Short names for the overrides people reach for most; their values are taken as plain strings."""
+
+
+def default_config_path() -> Path:
+    return platformdirs.user_config_path(APP_DIR_NAME, appauthor=False) / "config.toml"
+
+
+def default_sink_path() -> Path:
+    return platformdirs.user_data_path(APP_DIR_NAME, appauthor=False) / "events.db"
+
+
+def sink_target(config: Config) -> str:
+    """Where events go: the configured sink, or the platform data dir's ``events.db``."""
+    return config.sink.path or str(default_sink_path())
+
+
+def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """The validated config; raises ``ConfigError`` naming the file line or variable at fault."""
+    env = os.environ if env is None else env
+    file = _choose_file(path, env)
+    text = _read(file) if file else ""
+    data = _parse(file, text) if file else {}
+    env_sources = _apply_env(data, env)
+    return _validate(data, file, text, env_sources)
+
+
+def config_from_text(text: str, name: str = "<config>") -> Config:
+    """Validate TOML text without touching the file system or the environment (sample config, tests)."""
+    return _validate(_parse(Path(name), text), Path(name), text, {})
+
+
+def _validate(data: dict[str, Any], file: Path | None, text: str, env_sources: dict[KeyPath, str]) -> Config:
+    try:
+        return Config.model_validate(data)
+    except ValidationError as err:
+        raise from_validation_error(
+            err, path=file, text=text, env_sources=env_sources, model=Config
+        ) from None
+
+
+def _choose_file(path: Path | None, env: Mapping[str, str]) -> Path | None:
+    if path is not None:
+        return Path(path).expanduser()
+    if named := env.get("CLAUDETOP_CONFIG"):
+        return Path(named).expanduser()
+    default = default_config_path()
+    return default if default.exists() else None
+
+
+def _read(file: Path) -> str:
+    try:
+        return file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError.single(file, None, "config file not found") from None
+    except UnicodeDecodeError as err:
+        line = file.read_bytes()[: err.start].count(b"\n") + 1
+        raise ConfigError.single(file, line, "not valid UTF-8") from None
+    except OSError as err:
+        raise ConfigError.single(file, None, f"cannot read config file: {err.strerror}") from None
+
+
+def _parse(file: Path, text: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise from_toml_error(file, text, err) from None
+
+
+def _env_value(raw: str) -> Any:
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+    return raw if isinstance(value, dt.date | dt.time) else value
+
+
+def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[KeyPath, str]:
+    """Write the overrides into ``data``; returns which variable set which key path."""
+    sources: dict[KeyPath, str] = {}
+    for name, raw in sorted(env.items()):
+        if not name.startswith(ENV_PREFIX) or raw == "":
+            continue
+        if name in ENV_ALIASES:
+            key, value = ENV_ALIASES[name], raw
+        elif "__" in name:
+            key = tuple(part.lower() for part in name.removeprefix(ENV_PREFIX).split("__"))
+            value = _env_value(raw)
+        else:
+            continue
+        table = data
+        for part in key[:-1]:
+            if not isinstance(table.get(part), dict):
+                table[part] = {}
+            table = table[part]
+        table[key[-1]] = value
+        sources[key] = name
+    return sources
