@@ -56,7 +56,7 @@ def test_sample_config_documents_every_key() -> None:
     text = sample_config_text()
     missing = []
     for dotted in _keys(Config):
-        *section, key = dotted.split(".")
+        key = dotted.rsplit(".", 1)[-1]
         as_key = re.search(rf"^(# )?{key} = ", text, re.MULTILINE)
         as_table = re.search(rf"^\[{re.escape(dotted)}\]$", text, re.MULTILINE)
         if not (as_key or as_table):
@@ -129,7 +129,8 @@ def test_unknown_key_names_line_and_suggests(tmp_path: Path) -> None:
         """,
     )
     assert str(err) == (
-        f"{tmp_path}/config.toml:5: unknown key 'poll_intervl_s' in [batching] (did you mean 'poll_interval_s'?)"
+        f"{tmp_path}/config.toml:5: unknown key 'poll_intervl_s' in [batching] "
+        "(did you mean 'poll_interval_s'?)"
     )
 
 
