@@ -27,6 +27,10 @@ Tables:
   batch results), ``api_calls`` every event, ``unpriced`` billable events without a cost, ``errors``
   events with an error type or an HTTP status >= 400.
 - ``meta``: key/value facts about the file (who created it, when).
+- ``deferred_requests`` (``claudetop.policies.batching``): requests the batch deferral queue holds,
+  ``queued`` → ``submitting`` → ``submitted`` (with ``batch_id``) → ``done`` (with the ``event_id``
+  its result was recorded under). ``params`` holds the request body only until it is submitted.
+- ``eval_results`` (``claudetop.policies.evals``): pass/fail of a task on a model, the routing gate.
 """
 
 from __future__ import annotations
@@ -169,6 +173,33 @@ MIGRATIONS: tuple[Migration, ...] = (
     PRIMARY KEY (hour, model, task, source)
 ) WITHOUT ROWID""",
             "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        ),
+    ),
+    Migration(
+        "policies: durable deferred-request queue and eval results",
+        (
+            """CREATE TABLE deferred_requests (
+    id TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    app TEXT,
+    task TEXT,
+    model TEXT,
+    params TEXT,
+    state TEXT NOT NULL,
+    claimed_at TEXT,
+    batch_id TEXT,
+    event_id TEXT
+)""",
+            "CREATE INDEX deferred_requests_state ON deferred_requests (state, created_at)",
+            "CREATE INDEX deferred_requests_batch ON deferred_requests (batch_id)",
+            """CREATE TABLE eval_results (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    task TEXT NOT NULL,
+    model TEXT NOT NULL,
+    passed INTEGER NOT NULL
+)""",
+            "CREATE INDEX eval_results_task_model ON eval_results (task, model, seq)",
         ),
     ),
 )
