@@ -29,7 +29,8 @@ Tables:
 - ``meta``: key/value facts about the file (who created it, when).
 - ``deferred_requests`` (``claudetop.policies.batching``): requests the batch deferral queue holds,
   ``queued`` → ``submitting`` → ``submitted`` (with ``batch_id``) → ``done`` (with the ``event_id``
-  its result was recorded under). ``params`` holds the request body only until it is submitted.
+  its result was recorded under). ``params`` holds the request body only until it is submitted;
+  ``policies`` the JSON policy decisions applied to it, copied onto its result's event.
 - ``eval_results`` (``claudetop.policies.evals``): pass/fail of a task on a model, the routing gate.
 """
 
@@ -44,7 +45,9 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from claudetop.model import BatchState, UsageEvent
+from pydantic import TypeAdapter
+
+from claudetop.model import BatchState, PolicyDecision, PrefixFingerprint, UsageEvent
 
 
 @dataclass(frozen=True)
@@ -185,6 +188,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     task TEXT,
     model TEXT,
     params TEXT,
+    policies TEXT NOT NULL DEFAULT '[]',
     state TEXT NOT NULL,
     claimed_at TEXT,
     batch_id TEXT,
@@ -263,11 +267,7 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIO
 
 def format_ts(value: datetime) -> str:
     """Fixed-width UTC text (``2026-01-02T03:04:05.000006Z``): sorts lexically in time order."""
-    v = value.astimezone(UTC)
-    return (
-        f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}"
-        f".{v.microsecond:06d}Z"
-    )
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def _to_column(value: Any) -> Any:
@@ -280,14 +280,33 @@ def _to_column(value: Any) -> Any:
     return value
 
 
+_PREFIXES = TypeAdapter(tuple[PrefixFingerprint, ...])
+_DECISIONS = TypeAdapter(tuple[PolicyDecision, ...])
+_TS = list(EVENT_COLUMNS).index("ts")
+_ENDPOINT = list(EVENT_COLUMNS).index("endpoint")
+_JSON_COLUMNS = (
+    (list(EVENT_COLUMNS).index("prefixes"), _PREFIXES),
+    (list(EVENT_COLUMNS).index("policies"), _DECISIONS),
+)
+
+
+def event_values(event: UsageEvent) -> tuple[Any, ...]:
+    """The ``events`` column values for ``event`` in ``EVENT_COLUMNS`` order: the sink's hot path.
+
+    Booleans stay ``bool`` (sqlite3 stores them as 0/1); JSON is encoded by pydantic's core.
+    """
+    fields = event.__dict__
+    values = [fields[name] for name in EVENT_COLUMNS]
+    values[_TS] = format_ts(values[_TS])
+    values[_ENDPOINT] = values[_ENDPOINT].value
+    for index, adapter in _JSON_COLUMNS:
+        values[index] = adapter.dump_json(values[index]).decode() if values[index] else "[]"
+    return tuple(values)
+
+
 def event_to_row(event: UsageEvent) -> dict[str, Any]:
     """The ``events`` row for ``event`` (without ``seq``), keyed by column name."""
-    row = {name: _to_column(getattr(event, name)) for name in EVENT_COLUMNS}
-    for name in _JSON_EVENT_FIELDS:
-        row[name] = json.dumps(
-            [item.model_dump(mode="json") for item in getattr(event, name)], separators=(",", ":")
-        )
-    return row
+    return dict(zip(EVENT_COLUMNS, event_values(event), strict=True))
 
 
 def row_to_event(row: Mapping[str, Any] | sqlite3.Row) -> UsageEvent:
@@ -310,9 +329,8 @@ def _named_params(columns: Sequence[str]) -> str:
     return ", ".join(f":{c}" for c in columns)
 
 
-INSERT_EVENT_SQL = (
-    f"INSERT OR IGNORE INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({_named_params(list(EVENT_COLUMNS))})"
-)
+INSERT_EVENT_SQL = f"INSERT OR IGNORE INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
+"""Takes ``event_values`` tuples."""
 
 UPSERT_BATCH_SQL = (
     f"INSERT INTO batches ({', '.join(BATCH_COLUMNS)}) VALUES ({_named_params(list(BATCH_COLUMNS))}) "
