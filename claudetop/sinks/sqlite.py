@@ -21,7 +21,7 @@ from claudetop.sinks.schema import (
     ROLLUP_FROM_EVENTS_SQL,
     UPSERT_BATCH_SQL,
     batch_to_row,
-    event_to_row,
+    event_values,
     immediate_transaction,
     migrate,
 )
@@ -107,10 +107,10 @@ class SQLiteSink:
         """Insert the events not already stored (by id) and fold them into ``rollups``, atomically."""
         if not events:
             return
-        rows = [event_to_row(e) for e in events]
+        rows = [event_values(e) for e in events]
         with_busy_retry(lambda: self._insert_events(rows), self.busy_timeout_s)
 
-    def _insert_events(self, rows: list[dict[str, object]]) -> None:
+    def _insert_events(self, rows: list[tuple[object, ...]]) -> None:
         with immediate_transaction(self._conn) as conn:
             last_seq: int = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
             conn.executemany(INSERT_EVENT_SQL, rows)
