@@ -8,7 +8,7 @@ from typing import Protocol
 
 from claudetop.model import BatchState, UsageEvent
 from claudetop.sinks.jsonl import JsonlSink
-from claudetop.sinks.sqlite import SQLiteSink, connect_sqlite
+from claudetop.sinks.sqlite import DEFAULT_BUSY_TIMEOUT_S, SQLiteSink, connect_sqlite
 
 
 class Sink(Protocol):
@@ -23,10 +23,12 @@ class UnsupportedSinkError(ValueError):
     """The sink target names a kind of store this build of claudetop cannot write."""
 
 
-def open_sink(target: str | Path) -> Sink:
+def open_sink(target: str | Path, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> Sink:
     """A sink for ``target``: a path ending in ``.jsonl`` → JSONL, anything else → a SQLite file.
 
-    ``postgresql://`` URLs are recognised and refused with a clear error until the fleet sink lands.
+    ``busy_timeout_s`` bounds how long a SQLite write waits for the lock (the hook passes a short
+    one). ``postgresql://`` URLs are recognised and refused with a clear error until the fleet
+    sink lands.
     """
     text = str(target)
     if text.startswith(("postgresql://", "postgres://")):
@@ -34,7 +36,7 @@ def open_sink(target: str | Path) -> Sink:
     path = Path(text).expanduser()
     if path.suffix == ".jsonl":
         return JsonlSink(path)
-    return SQLiteSink(path)
+    return SQLiteSink(path, busy_timeout_s=busy_timeout_s)
 
 
 __all__ = [

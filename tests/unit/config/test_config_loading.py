@@ -6,6 +6,7 @@ import re
 import textwrap
 from decimal import Decimal
 from pathlib import Path
+from typing import get_args, get_origin
 
 import pytest
 from pydantic import BaseModel
@@ -44,11 +45,16 @@ def test_sample_config_loads_and_equals_the_defaults() -> None:
 
 
 def _keys(model: type[BaseModel], prefix: str = "") -> list[str]:
+    """Every key path of the schema, descending into sections and into tables of sections."""
     names = []
     for name, field in model.model_fields.items():
         names.append(prefix + name)
-        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
-            names += _keys(field.annotation, f"{prefix}{name}.")
+        annotation = field.annotation
+        if get_origin(annotation) is dict:
+            annotation = get_args(annotation)[1]
+            name += ".*"
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            names += _keys(annotation, f"{prefix}{name}.")
     return names
 
 
@@ -62,6 +68,7 @@ def test_sample_config_documents_every_key() -> None:
         if not (as_key or as_table):
             missing.append(dotted)
     assert missing == []
+    assert "pricing.models.*.cache_read_per_mtok" in _keys(Config)
 
 
 def test_no_file_gives_the_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
