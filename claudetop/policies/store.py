@@ -1,0 +1,259 @@
+"""The policy store: policy settings and their audit trail, as rows in the sink's SQLite file.
+
+The monitor and ``claudetop policy`` write; every instrumented app reads on each request. Reads
+must cost nothing on the hot path, yet a change must be seen within a second: ``current()``
+returns a cached ``PolicySet`` and, at most every ``CHECK_INTERVAL_S``, asks SQLite whether any
+other connection committed since (``PRAGMA data_version``, answered without touching the tables);
+only then does it re-read the small ``policies`` table. Validation results for routing are cached
+the same way.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from claudetop.config import Config, load_config
+from claudetop.model import ParamValue, PolicyChange, PolicyMode, PolicyName, PolicySet, PolicySetting
+from claudetop.policies import evals
+from claudetop.policies.routing import ModelLookup, default_lookup, possible_downshifts
+from claudetop.sinks import connect_sqlite
+from claudetop.sinks.schema import format_ts, immediate_transaction
+from claudetop.sinks.sqlite import with_busy_retry
+
+CHECK_INTERVAL_S = 0.25
+"""How stale ``current()`` may be: four checks a second keeps a change visible well within 1 s."""
+
+OBSERVED_WINDOW = timedelta(days=30)
+"""Traffic this recent (from the hourly ``rollups``) tells which models each task runs on: the
+downshift check's reference, besides ``routing.default_model``."""
+
+
+class PolicyRefused(ValueError):
+    """A change the store will not make; ``reason`` says why and what to do instead."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class NotASQLiteSink(ValueError):
+    """Policies live in the SQLite sink; a JSONL or remote target cannot hold them."""
+
+
+def default_actor() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+def _parse_ts(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _sqlite_path(sink_target: str | Path) -> Path:
+    text = str(sink_target)
+    if text.startswith(("postgresql://", "postgres://")) or text.endswith(".jsonl"):
+        raise NotASQLiteSink(f"{text}: policies are stored in a SQLite sink; point --sink at the .db file")
+    return Path(text).expanduser()
+
+
+class PolicyStore:
+    """Policy settings for one sink; thread-safe, one SQLite connection per store."""
+
+    def __init__(
+        self,
+        sink_target: str | Path,
+        *,
+        config: Config | None = None,
+        lookup: ModelLookup = default_lookup,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.path = _sqlite_path(sink_target)
+        self.config = config if config is not None else load_config()
+        self._lookup = lookup
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._conn = with_busy_retry(lambda: connect_sqlite(self.path), 30.0)
+        self._checked_at = float("-inf")
+        self._data_version: int | None = None
+        self._policies = PolicySet()
+        self._validated: dict[tuple[str, str], evals.Validation] = {}
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def current(self) -> PolicySet:
+        """The settings in force; at most ``CHECK_INTERVAL_S`` old, no query in between."""
+        with self._lock:
+            self._refresh_if_due()
+            return self._policies
+
+    def validation(self, task: str, model: str) -> evals.Validation:
+        """Whether ``task`` may be downshifted to ``model`` (cached like ``current()``)."""
+        with self._lock:
+            self._refresh_if_due()
+            key = (task, model)
+            cached = self._validated.get(key)
+            if cached is None:
+                cached = evals.check(self._conn, self.config, task, model)
+                self._validated[key] = cached
+            return cached
+
+    def audit(self, limit: int = 100) -> list[PolicyChange]:
+        """The most recent changes, newest first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT name, at, by, from_mode, to_mode, params, reason FROM policy_audit "
+                "ORDER BY seq DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [
+            PolicyChange(
+                name=PolicyName(r["name"]),
+                at=_parse_ts(r["at"]),
+                by=r["by"],
+                from_mode=PolicyMode(r["from_mode"]),
+                to_mode=PolicyMode(r["to_mode"]),
+                params=json.loads(r["params"]),
+                reason=r["reason"],
+            )
+            for r in rows
+        ]
+
+    def _refresh_if_due(self) -> None:
+        now = self._clock()
+        if now - self._checked_at < CHECK_INTERVAL_S:
+            return
+        self._checked_at = now
+        version: int = self._conn.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._data_version:
+            self._data_version = version
+            self._policies = self._read_policies()
+            self._validated.clear()
+
+    def _read_policies(self) -> PolicySet:
+        rows = self._conn.execute(
+            "SELECT name, mode, params, updated_at, updated_by FROM policies"
+        ).fetchall()
+        settings: dict[PolicyName, PolicySetting] = {}
+        for r in rows:
+            try:
+                name = PolicyName(r["name"])
+            except ValueError:
+                continue
+            settings[name] = PolicySetting(
+                name=name,
+                mode=PolicyMode(r["mode"]),
+                params=json.loads(r["params"]),
+                updated_at=_parse_ts(r["updated_at"]),
+                updated_by=r["updated_by"],
+            )
+        return PolicySet(settings=settings)
+
+    # --- writing -----------------------------------------------------------------------------
+
+    def set(
+        self,
+        name: PolicyName | str,
+        mode: PolicyMode | str,
+        params: dict[str, ParamValue] | None = None,
+        by: str | None = None,
+        reason: str | None = None,
+    ) -> PolicyChange:
+        """Switch a policy; the setting and its audit line are written in one transaction.
+
+        ``params=None`` keeps the policy's current parameters. Raises ``PolicyRefused`` when
+        enforcing routing would downshift a task nobody has validated.
+        """
+        policy, new_mode = PolicyName(name), PolicyMode(mode)
+        if policy is PolicyName.ROUTING and new_mode is PolicyMode.ENFORCE:
+            self._check_routing_enforce()
+        actor = by or default_actor()
+        at = datetime.now(UTC)
+
+        def write() -> PolicyChange:
+            with self._lock, immediate_transaction(self._conn) as conn:
+                row = conn.execute(
+                    "SELECT mode, params FROM policies WHERE name = ?", (policy.value,)
+                ).fetchone()
+                from_mode = PolicyMode(row["mode"]) if row else PolicyMode.OFF
+                new_params = params if params is not None else (json.loads(row["params"]) if row else {})
+                params_json = json.dumps(new_params, sort_keys=True)
+                conn.execute(
+                    "INSERT INTO policies (name, mode, params, updated_at, updated_by) "
+                    "VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT (name) DO UPDATE SET mode = excluded.mode, params = excluded.params, "
+                    "updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+                    (policy.value, new_mode.value, params_json, format_ts(at), actor),
+                )
+                conn.execute(
+                    "INSERT INTO policy_audit (name, at, by, from_mode, to_mode, params, reason) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        policy.value,
+                        format_ts(at),
+                        actor,
+                        from_mode.value,
+                        new_mode.value,
+                        params_json,
+                        reason,
+                    ),
+                )
+                self._checked_at = float("-inf")
+                self._data_version = None
+                return PolicyChange(
+                    name=policy,
+                    at=at,
+                    by=actor,
+                    from_mode=from_mode,
+                    to_mode=new_mode,
+                    params=new_params,
+                    reason=reason,
+                )
+
+        return with_busy_retry(write, 30.0)
+
+    def _check_routing_enforce(self) -> None:
+        since = format_ts(datetime.now(UTC) - OBSERVED_WINDOW)
+        tiers = self.config.routing.tiers
+        with self._lock:
+            observed = [
+                (r[0], r[1])
+                for r in self._conn.execute(
+                    "SELECT DISTINCT task, model FROM rollups WHERE hour >= ? AND model != '' AND task != ''",
+                    (since,),
+                )
+                if r[0] in tiers
+            ]
+            refused = [
+                (route, check)
+                for route in possible_downshifts(self.config.routing, observed, self._lookup)
+                if not (check := evals.check(self._conn, self.config, route.task, route.to_model)).ok
+            ]
+        if refused:
+            lines = "\n".join(f"  - {r.task}: {r.from_model} -> {r.to_model}: {c.reason}" for r, c in refused)
+            raise PolicyRefused(
+                "refusing to enforce routing: it would downshift unvalidated tasks\n"
+                f"{lines}\n"
+                "shadow mode is allowed: `claudetop policy set routing shadow` records what routing would "
+                "do and save without changing any request; validate with claudetop.record_eval(task, model, "
+                "passed) or list the task in routing.validated_tasks"
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> PolicyStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
