@@ -1,0 +1,1 @@
+"""Reusable pieces of the monitor: figures (formatting), dialogs and the filter input."""

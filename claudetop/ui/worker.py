@@ -1,0 +1,104 @@
+"""The one thread that does the monitor's I/O: poll sources, fold into the aggregator, build a
+``Snapshot``, post it to the app; then wait for the refresh interval (or a ``refresh now``).
+
+Waiting *after* each build rather than on a fixed timer means a slow cycle delays the next one
+instead of piling up behind it. The aggregator and the policy store are only ever touched from
+this thread, so neither needs locking, and SQLite connections stay on the thread that made them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Protocol
+
+from textual.message import Message
+
+from claudetop.model import Snapshot
+from claudetop.ui.messages import FeedTrouble, SnapshotReady
+
+Post = Callable[[Message], object]
+Job = Callable[[], Message | None]
+"""Work the UI hands to the I/O thread (a policy change); its message, if any, is posted back."""
+
+MIN_INTERVAL_S = 0.1
+MAX_INTERVAL_S = 3600.0
+
+
+class SnapshotFeed(Protocol):
+    """What the app needs from whatever produces snapshots."""
+
+    interval_s: float
+
+    def start(self, post: Post) -> None: ...
+
+    def refresh_now(self) -> None: ...
+
+    def submit(self, job: Job) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def describe(err: BaseException) -> str:
+    """One line for the banner: what failed, in the exception's own words."""
+    text = str(err).strip() or "no details"
+    return f"{type(err).__name__}: {text}"
+
+
+class SnapshotWorker:
+    """Runs ``build`` on a daemon thread, every ``interval_s`` seconds after the previous build ends."""
+
+    def __init__(
+        self, build: Callable[[], Snapshot], interval_s: float = 1.0, name: str = "claudetop-feed"
+    ) -> None:
+        self.build = build
+        self.interval_s = min(max(interval_s, MIN_INTERVAL_S), MAX_INTERVAL_S)
+        self._jobs: deque[Job] = deque()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._post: Post | None = None
+        self.cycles = 0
+
+    def start(self, post: Post) -> None:
+        self._post = post
+        self._thread.start()
+
+    def refresh_now(self) -> None:
+        self._wake.set()
+
+    def submit(self, job: Job) -> None:
+        self._jobs.append(job)
+        self._wake.set()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout_s)
+
+    def _run(self) -> None:
+        assert self._post is not None
+        post = self._post
+        troubled = False
+        while not self._stop.is_set():
+            while self._jobs:
+                message = self._jobs.popleft()()
+                if message is not None:
+                    post(message)
+            started = time.perf_counter()
+            try:
+                snapshot = self.build()
+            except Exception as err:  # the monitor must outlive any broken input: banner, retry next cycle
+                troubled = True
+                post(FeedTrouble(describe(err)))
+            else:
+                if troubled:
+                    troubled = False
+                    post(FeedTrouble(None))
+                post(SnapshotReady(snapshot, time.perf_counter() - started))
+            self.cycles += 1
+            self._wake.wait(self.interval_s)
+            self._wake.clear()
