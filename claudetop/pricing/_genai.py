@@ -1,0 +1,205 @@
+"""The one place claudetop talks to ``genai-prices``: model matching and published per-MTok prices.
+
+Everything the library knows is turned into plain claudetop values here (``PublishedModel``,
+``TieredPrices``), so the rest of the package never sees the library's types and a future
+price source only has to replace this module.
+
+Two traps of genai-prices 0.2.3 are handled here rather than spread around:
+
+- its ``Usage.input_tokens`` is the *total* prompt (Anthropic's ``input_tokens`` excludes cache
+  reads and writes), so we never hand it usage at all: we read the price rows and do the
+  arithmetic ourselves (which is also what makes pricing millions of events fast);
+- its ``{"processing": "batch"}`` variant only applies to request dates from 2026-10-14
+  (and not at all for models with no variant), while the Message Batches API has been 50% off
+  every token kind since 2024. Where the library's variant does not apply we halve the
+  standard token prices ourselves (:func:`batch_prices`).
+
+The library is imported lazily: loading its data takes a fifth of a second, which an
+application importing the claudetop hook should not pay until the first call is priced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from genai_prices import types as gp
+
+PROVIDER_ID = "anthropic"
+_BATCH_CONTEXT = {"processing": "batch"}
+_HALF = Decimal("0.5")
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPrices:
+    """USD per million tokens of each kind (equivalently: micro-dollars per token)."""
+
+    input: Decimal
+    output: Decimal
+    write_5m: Decimal
+    write_1h: Decimal
+    read: Decimal
+
+    def kinds(self) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal]:
+        return (self.input, self.output, self.write_5m, self.write_1h, self.read)
+
+    def scaled(self, factor: Decimal) -> TokenPrices:
+        return TokenPrices(
+            self.input * factor,
+            self.output * factor,
+            self.write_5m * factor,
+            self.write_1h * factor,
+            self.read * factor,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TieredPrices:
+    """Token prices by prompt size, plus the per-request server tool fee.
+
+    ``tiers`` holds ``(threshold, prices)`` in ascending order: the prices of the last tier whose
+    threshold the *total* prompt (uncached input + cache writes + cache reads) exceeds apply to
+    every token of the request, including output (Anthropic's long-context pricing).
+    """
+
+    base: TokenPrices
+    tiers: tuple[tuple[int, TokenPrices], ...]
+    web_search_per_1k: Decimal
+    """USD per 1,000 web search requests (not discounted for batches, not subject to tiers)."""
+
+    def map_tokens(self, fn: Callable[[TokenPrices], TokenPrices]) -> TieredPrices:
+        return TieredPrices(fn(self.base), tuple((t, fn(p)) for t, p in self.tiers), self.web_search_per_1k)
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedModel:
+    id: str
+    """genai-prices' canonical id, e.g. ``claude-sonnet-4-6``."""
+    name: str | None
+    context_window: int | None
+
+
+def _snapshot_models() -> list[gp.ModelInfo]:
+    from genai_prices import data_snapshot
+
+    snapshot = data_snapshot.get_snapshot()
+    provider = next(p for p in snapshot.providers if p.id == PROVIDER_ID)
+    return provider.models
+
+
+def _published(model: gp.ModelInfo) -> PublishedModel:
+    return PublishedModel(id=model.id, name=model.name, context_window=model.context_window)
+
+
+@cache
+def catalog() -> tuple[PublishedModel, ...]:
+    """Every Anthropic model the library prices, by canonical id."""
+    return tuple(_published(m) for m in _snapshot_models())
+
+
+@cache
+def resolve(model_ref: str) -> PublishedModel | None:
+    """Canonical model for an id, dated id or alias (``claude-sonnet-4-20250514``); ``None`` if unknown."""
+    model = _find(model_ref)
+    return None if model is None else _published(model)
+
+
+def _find(model_ref: str) -> gp.ModelInfo | None:
+    from genai_prices import data_snapshot
+
+    try:
+        _, model = data_snapshot.get_snapshot().find_provider_model(model_ref, None, PROVIDER_ID, None)
+    except LookupError:
+        return None
+    return model
+
+
+def _by_id(canonical_id: str) -> gp.ModelInfo:
+    return next(m for m in _snapshot_models() if m.id == canonical_id)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def standard_prices(canonical_id: str, day: date) -> TieredPrices | None:
+    """The published standard prices in force on ``day`` (UTC); ``None`` if a price kind is not understood."""
+    return _convert(_by_id(canonical_id).get_prices(_midnight(day)))
+
+
+def batch_prices(canonical_id: str, day: date) -> TieredPrices | None:
+    """Message Batches prices on ``day``: the library's batch variant where it applies, else 50% of standard.
+
+    Anthropic: "The Batches API offers significant cost savings. All usage is charged at 50% of
+    the standard API prices", prompt caching multipliers stacking on top
+    (https://platform.claude.com/docs/en/build-with-claude/batch-processing#pricing, read 2026-11-25).
+    Web search requests keep their standard fee (no batch rate is published for them).
+    """
+    model = _by_id(canonical_id)
+    when = _midnight(day)
+    if _batch_variant_active(model, when):
+        return _convert(model.get_prices(when, _BATCH_CONTEXT))
+    standard = _convert(model.get_prices(when))
+    return None if standard is None else standard.map_tokens(lambda p: p.scaled(_HALF))
+
+
+def _batch_variant_active(model: gp.ModelInfo, when: datetime) -> bool:
+    return any(
+        variant.when == _BATCH_CONTEXT and (variant.constraint is None or variant.constraint.active(when))
+        for variant in model.price_variants or ()
+    )
+
+
+# genai-prices price keys claudetop knows how to charge; anything else priced (a per-request fee,
+# audio, ...) means we cannot price the model faithfully, and it is reported unpriced instead.
+_TOKEN_KEYS = ("input_mtok", "output_mtok", "cache_write_mtok", "cache_write_1h_mtok", "cache_read_mtok")
+_KNOWN_KEYS = frozenset((*_TOKEN_KEYS, "web_searches_kcount"))
+
+
+def _convert(price: gp.ModelPrice) -> TieredPrices | None:
+    from genai_prices.types import TieredPrices as GpTiered
+
+    values = {k: v for k, v in price.__dict__.items() if v is not None and not k.startswith("_")}
+    if not values.keys() <= _KNOWN_KEYS or "input_mtok" not in values or "output_mtok" not in values:
+        return None
+    web = values.get("web_searches_kcount", Decimal(0))
+    if isinstance(web, GpTiered):
+        return None
+    thresholds = sorted({t.start for v in values.values() if isinstance(v, GpTiered) for t in v.tiers})
+
+    def at(key: str, prompt_tokens: int) -> Decimal | None:
+        value = values.get(key)
+        if value is None or isinstance(value, Decimal):
+            return value
+        applicable: Decimal = value.base
+        for tier in value.tiers:
+            if prompt_tokens > tier.start:
+                applicable = tier.price
+        return applicable
+
+    def prices_for(prompt_tokens: int) -> TokenPrices:
+        # Fallbacks mirror the library's unit hierarchy: a missing 1h-write price is the (5m) write
+        # price, a missing write or read price is the plain input price.
+        inp = at("input_mtok", prompt_tokens)
+        out = at("output_mtok", prompt_tokens)
+        assert inp is not None and out is not None
+        w5 = _first(at("cache_write_mtok", prompt_tokens), inp)
+        w1h = _first(at("cache_write_1h_mtok", prompt_tokens), w5)
+        read = _first(at("cache_read_mtok", prompt_tokens), inp)
+        return TokenPrices(inp, out, w5, w1h, read)
+
+    return TieredPrices(
+        base=prices_for(0),
+        tiers=tuple((t, prices_for(t + 1)) for t in thresholds),
+        web_search_per_1k=web,
+    )
+
+
+def _first(value: Decimal | None, fallback: Decimal) -> Decimal:
+    return fallback if value is None else value

@@ -1,0 +1,343 @@
+"""``PriceBook``: the exact cost of a ``UsageEvent`` in integer micro-dollars, and its counterfactuals.
+
+A price of ``p`` USD per million tokens is ``p`` micro-dollars per token, so an event costs
+``sum(tokens_k * price_k) + web_searches * fee`` micro-dollars. Prices are ``Decimal`` (exact);
+every multiplier (batch 50%, US-only residency, contract discount) is folded into the price row,
+the row is turned into integers over one common power of ten, and the event total is rounded
+once, half to even. No float ever touches money.
+
+Rows are resolved once per (model id, batch?, UTC day, US-only?) and remembered, so pricing an
+event is a dictionary lookup and five integer products: the analysis layer prices millions of
+events and the what-if re-prices them under every policy.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, localcontext
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from claudetop.model import Micros, UsageEvent
+from claudetop.pricing import _genai
+from claudetop.pricing._genai import TieredPrices, TokenPrices
+from claudetop.pricing.models import ModelInfo, describe, model_info, supports_us_residency
+
+US_RESIDENCY_MULTIPLIER = Decimal("1.1")
+"""US-only inference costs 1.1x on every token kind (Opus 4.6, Sonnet 4.6 and later); source:
+https://support.claude.com/en/articles/15422948-enable-us-only-inference-for-your-organization and
+https://platform.claude.com/docs/en/about-claude/pricing#data-residency-pricing, read 2026-11-25."""
+
+WEB_SEARCH_USD_PER_1K = Decimal(10)
+"""$10 per 1,000 web searches, for models added by override (the price source carries it for the
+others): https://platform.claude.com/docs/en/agents-and-tools/tool-use/web-search-tool#usage-and-pricing.
+Web fetch has no fee beyond its tokens (same docs, web-fetch-tool#usage-and-pricing)."""
+
+# Standard prompt-caching multipliers of base input, used only for a model added by override
+# without explicit cache prices: 5m write 1.25x, 1h write 2x, read 0.1x
+# (https://platform.claude.com/docs/en/about-claude/pricing#prompt-caching).
+_WRITE_5M = Decimal("1.25")
+_WRITE_1H = Decimal(2)
+_READ = Decimal("0.1")
+_HALF = Decimal("0.5")
+
+_DATE_SUFFIX = re.compile(r"-\d{8}$")
+_TOKEN_FIELDS = frozenset(
+    {"input_tokens", "output_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "cache_read_tokens"}
+)
+
+PerMTok = Decimal
+
+
+def _or(value: Decimal | None, default: Decimal) -> Decimal:
+    return default if value is None else value
+
+
+class ModelPriceOverride(BaseModel):
+    """Per-model prices from config (USD per million tokens); unset fields keep the published price.
+
+    Field names match ``claudetop.config``'s ``pricing.models`` entries, so
+    ``ModelPriceOverride(**entry.model_dump())`` converts one. A model the price source does not
+    know needs at least ``input_per_mtok`` and ``output_per_mtok``; its cache prices then default
+    to the standard 1.25x / 2x / 0.1x of input. ``multiplier`` scales the model's whole cost
+    (e.g. 0.8 for a 20% contract discount).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    input_per_mtok: PerMTok | None = Field(default=None, ge=0)
+    output_per_mtok: PerMTok | None = Field(default=None, ge=0)
+    cache_write_5m_per_mtok: PerMTok | None = Field(default=None, ge=0)
+    cache_write_1h_per_mtok: PerMTok | None = Field(default=None, ge=0)
+    cache_read_per_mtok: PerMTok | None = Field(default=None, ge=0)
+    multiplier: Decimal = Field(default=Decimal(1), gt=0)
+
+    def apply(self, prices: TokenPrices, *, batch: bool) -> TokenPrices:
+        """Replace the overridden kinds (the same price at every long-context tier)."""
+        half = _HALF if batch else Decimal(1)
+
+        def pick(override: Decimal | None, published: Decimal) -> Decimal:
+            return published if override is None else override * half
+
+        return TokenPrices(
+            pick(self.input_per_mtok, prices.input),
+            pick(self.output_per_mtok, prices.output),
+            pick(self.cache_write_5m_per_mtok, prices.write_5m),
+            pick(self.cache_write_1h_per_mtok, prices.write_1h),
+            pick(self.cache_read_per_mtok, prices.read),
+        )
+
+    def standalone(self) -> TieredPrices:
+        """Full prices for a model known only through this override."""
+        if self.input_per_mtok is None or self.output_per_mtok is None:
+            raise ValueError("needs input_per_mtok and output_per_mtok")
+        base = self.input_per_mtok
+        return TieredPrices(
+            base=TokenPrices(
+                base,
+                self.output_per_mtok,
+                self.cache_write_5m_per_mtok
+                if self.cache_write_5m_per_mtok is not None
+                else base * _WRITE_5M,
+                self.cache_write_1h_per_mtok
+                if self.cache_write_1h_per_mtok is not None
+                else base * _WRITE_1H,
+                self.cache_read_per_mtok if self.cache_read_per_mtok is not None else base * _READ,
+            ),
+            tiers=(),
+            web_search_per_1k=WEB_SEARCH_USD_PER_1K,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _IntRates:
+    """Micro-dollar prices times ``scale``, as integers: exact and fast to multiply."""
+
+    input: int
+    output: int
+    write_5m: int
+    write_1h: int
+    read: int
+    web_search: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    scale: int
+    base: _IntRates
+    tiers: tuple[tuple[int, _IntRates], ...]
+
+    def rates_for(self, prompt_tokens: int) -> _IntRates:
+        rates = self.base
+        for threshold, tier_rates in self.tiers:
+            if prompt_tokens > threshold:
+                rates = tier_rates
+        return rates
+
+
+def _to_row(prices: TieredPrices, token_factor: Decimal, total_factor: Decimal) -> _Row:
+    """Fold the multipliers into exact per-token micro-dollar prices and scale them to integers."""
+    with localcontext() as ctx:
+        ctx.prec = 60
+        search = prices.web_search_per_1k * 1000 * total_factor  # USD per 1k searches → micros per search
+        scaled = [(t, p.scaled(token_factor * total_factor)) for t, p in [(0, prices.base), *prices.tiers]]
+        values = [search, *(v for _, p in scaled for v in p.kinds())]
+        scale = 10 ** max(0, *(-int(v.normalize().as_tuple().exponent) for v in values))
+
+        def as_ints(p: TokenPrices) -> _IntRates:
+            inp, out, w5, w1h, read = (int(v * scale) for v in p.kinds())
+            return _IntRates(inp, out, w5, w1h, read, int(search * scale))
+
+        rates = [(t, as_ints(p)) for t, p in scaled]
+    return _Row(scale=scale, base=rates[0][1], tiers=tuple(rates[1:]))
+
+
+def _round_half_even(numerator: int, denominator: int) -> int:
+    quotient, remainder = divmod(numerator, denominator)
+    twice = 2 * remainder
+    if twice > denominator or (twice == denominator and quotient % 2 == 1):
+        quotient += 1
+    return quotient
+
+
+def _override_key(model_id: str) -> str:
+    return _DATE_SUFFIX.sub("", model_id.strip().lower())
+
+
+class PriceBook:
+    """Prices events from the published prices (genai-prices) plus config overrides.
+
+    ``residency_multiplier`` is charged on every token kind of events with ``inference_geo == "us"``
+    on models that support US-only inference (see :data:`US_RESIDENCY_MULTIPLIER`).
+    """
+
+    def __init__(
+        self,
+        overrides: Mapping[str, ModelPriceOverride] | None = None,
+        residency_multiplier: Decimal = US_RESIDENCY_MULTIPLIER,
+    ) -> None:
+        if residency_multiplier <= 0:
+            raise ValueError(f"residency_multiplier must be positive, got {residency_multiplier}")
+        self.residency_multiplier = Decimal(residency_multiplier)
+        self._overrides: dict[str, ModelPriceOverride] = {}
+        for model_id, override in (overrides or {}).items():
+            key = _override_key(model_id)
+            if _genai.resolve(key) is None and (
+                override.input_per_mtok is None or override.output_per_mtok is None
+            ):
+                raise ValueError(
+                    f"pricing override for {model_id!r}: the model has no published price, "
+                    "so it needs input_per_mtok and output_per_mtok"
+                )
+            self._overrides[key] = override
+        self._rows: dict[tuple[str, bool, date, bool], _Row | None] = {}
+
+    # --- model lookups -------------------------------------------------------------------------
+
+    def _override_for(self, model_id: str, canonical: str | None) -> ModelPriceOverride | None:
+        found = self._overrides.get(_override_key(model_id))
+        if found is None and canonical is not None:
+            found = self._overrides.get(canonical)
+        return found
+
+    def model_info(self, model_id: str) -> ModelInfo | None:
+        """Like :func:`claudetop.pricing.model_info`, but also knowing models added by override."""
+        info = model_info(model_id)
+        if info is None and _override_key(model_id) in self._overrides:
+            return describe(_override_key(model_id))
+        return info
+
+    def is_priced(self, model_id: str) -> bool:
+        return self.model_info(model_id) is not None
+
+    # --- pricing -------------------------------------------------------------------------------
+
+    def _row(self, model_id: str, batch: bool, day: date, us_geo: bool) -> _Row | None:
+        key = (model_id, batch, day, us_geo)
+        try:
+            return self._rows[key]
+        except KeyError:
+            row = self._rows[key] = self._build_row(model_id, batch, day, us_geo)
+            return row
+
+    def _build_row(self, model_id: str, batch: bool, day: date, us_geo: bool) -> _Row | None:
+        published = _genai.resolve(model_id)
+        canonical = None if published is None else published.id
+        override = self._override_for(model_id, canonical)
+        prices: TieredPrices | None
+        if canonical is None:
+            if override is None:
+                return None
+            prices = override.standalone()
+            if batch:
+                prices = prices.map_tokens(lambda p: p.scaled(_HALF))
+            residency_id = _override_key(model_id)
+        else:
+            prices = _genai.batch_prices(canonical, day) if batch else _genai.standard_prices(canonical, day)
+            if prices is None:
+                return None
+            if override is not None:
+                prices = prices.map_tokens(lambda p: override.apply(p, batch=batch))
+            residency_id = canonical
+        token_factor = (
+            self.residency_multiplier if us_geo and supports_us_residency(residency_id) else Decimal(1)
+        )
+        total_factor = override.multiplier if override is not None else Decimal(1)
+        return _to_row(prices, token_factor, total_factor)
+
+    def _price(
+        self,
+        model: str | None,
+        day: date,
+        batch: bool,
+        us_geo: bool,
+        uncached: int,
+        output: int,
+        write_5m: int,
+        write_1h: int,
+        read: int,
+        web_searches: int,
+    ) -> Micros | None:
+        if model is None:
+            return None
+        row = self._row(model, batch, day, us_geo)
+        if row is None:
+            return None
+        rates = row.rates_for(uncached + write_5m + write_1h + read) if row.tiers else row.base
+        total = (
+            uncached * rates.input
+            + output * rates.output
+            + write_5m * rates.write_5m
+            + write_1h * rates.write_1h
+            + read * rates.read
+            + web_searches * rates.web_search
+        )
+        return _round_half_even(total, row.scale)
+
+    def cost(self, event: UsageEvent) -> Micros | None:
+        """What the event was billed, in micro-dollars; ``None`` when its model cannot be priced.
+
+        Calls that bill no tokens (``count_tokens``, batch polling and listing) cost 0. Thinking
+        tokens are part of ``output_tokens`` already and are not added again.
+        """
+        if not event.billable:
+            return 0
+        return self._price(
+            event.model,
+            event.ts.date(),
+            event.is_batch,
+            event.inference_geo == "us",
+            event.input_tokens,
+            event.output_tokens,
+            event.cache_write_5m_tokens,
+            event.cache_write_1h_tokens,
+            event.cache_read_tokens,
+            event.web_search_requests,
+        )
+
+    # --- counterfactuals -----------------------------------------------------------------------
+
+    def cost_on_model(self, event: UsageEvent, model_id: str) -> Micros | None:
+        """The same tokens (and batch / residency status) served by ``model_id``."""
+        return self.cost(event.model_copy(update={"model": model_id}))
+
+    def cost_without_cache(self, event: UsageEvent) -> Micros | None:
+        """The same request with no prompt caching: cache writes and reads billed as uncached input."""
+        return self.cost_with(
+            event,
+            input_tokens=event.prompt_tokens,
+            cache_write_5m_tokens=0,
+            cache_write_1h_tokens=0,
+            cache_read_tokens=0,
+        )
+
+    def cost_at_batch_rate(self, event: UsageEvent) -> Micros | None:
+        """The same request sent through the Message Batches API."""
+        return self.cost_with(event, service_tier="batch")
+
+    def cost_with(self, event: UsageEvent, **changes: Any) -> Micros | None:
+        """The event's cost with some fields changed (token counts, ``model``, ``service_tier``, ...)."""
+        unknown = changes.keys() - UsageEvent.model_fields.keys()
+        if unknown:
+            raise TypeError(f"UsageEvent has no field(s) {sorted(unknown)}")
+        for name in changes.keys() & _TOKEN_FIELDS:
+            value = changes[name]
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{name} must be a non-negative int, got {value!r}")
+        return self.cost(event.model_copy(update=changes))
+
+
+@cache
+def default_pricebook() -> PriceBook:
+    """The published prices with no overrides, shared by everything that needs no config."""
+    return PriceBook()
+
+
+def price_event(event: UsageEvent) -> UsageEvent:
+    """The event with ``cost_micros`` set by the default price book (``None`` when unpriced)."""
+    return event.model_copy(update={"cost_micros": default_pricebook().cost(event)})
