@@ -12,12 +12,13 @@ mismatch.
 from __future__ import annotations
 
 import base64
-import importlib
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from claudetop.model import UsageEvent, usd
+from claudetop.pricing import default_pricebook
 from claudetop.simulate.errors import invalid
 from claudetop.simulate.ledger import ServedUsage
 
@@ -213,15 +214,9 @@ def cost_report(rows: list[ServedUsage], q: Query, skew: Decimal, price: PriceFn
     return {"data": data, "has_more": token is not None, "next_page": token}
 
 
-def pricebook_price() -> PriceFn | None:
-    """A :data:`PriceFn` over ``claudetop.pricing`` (``None`` until that module is installed)."""
-    try:
-        pricing: Any = importlib.import_module("claudetop.pricing")
-    except ImportError:
-        return None
-    from claudetop.model import UsageEvent, usd
-
-    book = pricing.default_pricebook()
+def pricebook_price() -> PriceFn:
+    """A :data:`PriceFn` over claudetop's default price book (the same prices the monitor uses)."""
+    book = default_pricebook()
     fields = {
         "uncached_input_tokens": "input_tokens",
         "output_tokens": "output_tokens",

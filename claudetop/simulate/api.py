@@ -85,6 +85,7 @@ class FakeAnthropic:
             cancel_delay_s=self.config.batch_cancel_delay_s,
             seed=self.config.seed,
         )
+        self._price = admin.pricebook_price()
         self._server = HttpServer(self._handle)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -269,10 +270,7 @@ class FakeAnthropic:
         q = req.query
         if route == "admin_usage":
             return _json_response(200, admin.usage_report(self.ledger.rows(), q), rid)
-        price = admin.pricebook_price()
-        if price is None:
-            raise ApiError("api_error", "cost_report needs claudetop.pricing, which is not installed")
-        report = admin.cost_report(self.ledger.rows(), q, self.config.cost_report_skew, price)
+        report = admin.cost_report(self.ledger.rows(), q, self.config.cost_report_skew, self._price)
         return _json_response(200, report, rid)
 
 

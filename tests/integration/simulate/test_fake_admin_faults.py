@@ -90,7 +90,6 @@ def test_usage_report_sums_what_was_served(at_start: SimClock) -> None:
 
 
 def test_cost_report_in_cents_and_skew(at_start: SimClock) -> None:
-    pytest.importorskip("claudetop.pricing")
     # Published prices, USD per million tokens: Sonnet 4.6 input 3, output 15, 5m write 3.75, read 0.30.
     per_token = {"in": Decimal(3), "out": Decimal(15), "w5m": Decimal("3.75"), "read": Decimal("0.30")}
     for skew in (Decimal(1), Decimal("1.1")):

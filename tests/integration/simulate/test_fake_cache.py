@@ -66,9 +66,9 @@ def test_below_minimum_is_not_cached(client: anthropic.Anthropic, clock: SimCloc
     for _ in range(2):
         usage = ask(client, cached(short))
         assert usage.cache_creation_input_tokens == 0 and usage.cache_read_input_tokens == 0
-    # 1,500 tokens: cacheable on Sonnet 4.5 (1,024) but not on Opus 4.7 (4,096)
+    # 1,500 tokens: cacheable on Opus 4.1 (1,024) but not on Opus 4.7 (4,096)
     mid = "x" * 6000
-    assert ask(client, cached(mid), model="claude-sonnet-4-5").cache_creation_input_tokens == 1500
+    assert ask(client, cached(mid), model="claude-opus-4-1").cache_creation_input_tokens == 1500
     assert ask(client, cached(mid), model="claude-opus-4-7").cache_creation_input_tokens == 0
 
 
