@@ -207,21 +207,13 @@ class PolicyEngine:
     # --- batching ----------------------------------------------------------------------------
 
     def _batching(self, draft: _Draft, task: str | None, mode: PolicyMode) -> None:
-        if not (DEFERRABLE_REQUEST.get() or (task is not None and task in self.config.batching.async_tasks)):
-            return
-        if draft.model is None:
+        """Shadow only: an enforced deferral happens in ``claudetop.deferrable``, before anything is sent."""
+        eligible = DEFERRABLE_REQUEST.get() or (task is not None and task in self.config.batching.async_tasks)
+        if mode is not PolicyMode.SHADOW or not eligible or draft.model is None:
             return
         event = _synthetic(draft.model, input_tokens=draft.est_input)
         saving = _difference(self.pricebook.cost(event), self.pricebook.cost_at_batch_rate(event))
-        draft.decisions.append(
-            PolicyDecision(
-                policy=PolicyName.BATCHING.value,
-                mode=PolicyMode.SHADOW,
-                action="defer",
-                changed_request=False,
-                saving_micros=saving,
-            )
-        )
+        draft.decisions.append(_decision(PolicyName.BATCHING, False, "defer", saving))
 
     # --- pricing helpers ---------------------------------------------------------------------
 

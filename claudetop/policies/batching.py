@@ -1,0 +1,673 @@
+"""Batch deferral: ``deferrable(client).messages.create(...)`` returns a handle instead of a message.
+
+With the batching policy ``off`` (or ``shadow``) the request runs at once, as a normal call, and the
+handle is already resolved. With it enforced the request goes into the sink's ``deferred_requests``
+table; a worker thread submits queued requests as one Message Batch when ``batching.batch_size`` are
+waiting or the oldest has waited ``batching.max_wait_s``, polls each batch with exponential backoff
+and jitter (honouring ``retry-after``), and when it ends records every result at batch prices and
+resolves the handles.
+
+Nothing is lost or counted twice across a crash: a request is durable before ``create`` returns; its
+``custom_id`` is its row id; a result's event id is derived from batch id + custom id, and the events
+table ignores an id it has; a restarted worker polls the batches still marked in flight and submits
+what is still queued. Requests claimed for a batch whose ``create`` never returned (the process died
+in between) go back to the queue after ``CLAIM_TIMEOUT_S``; if that batch did reach the server, it is
+never polled, so its results are not recorded (they may be billed: the one window not closed).
+
+Prompt text is held in the sink only while a request waits to be submitted; it is cleared once its
+batch exists. Handles live in the process that made them: after a restart, results are recorded
+(the monitor shows them) but there is no handle left to resolve.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Generator
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import anthropic
+
+from claudetop.config import Config, load_config, sink_target
+from claudetop.model import (
+    BatchState,
+    BatchStatus,
+    Endpoint,
+    PolicyDecision,
+    PolicyMode,
+    PolicyName,
+    UsageEvent,
+)
+from claudetop.policies.engine import DEFERRABLE_REQUEST, PolicyEngine
+from claudetop.policies.store import PolicyStore
+from claudetop.sinks import SQLiteSink, connect_sqlite
+from claudetop.sinks.schema import format_ts, immediate_transaction
+from claudetop.sinks.sqlite import with_busy_retry
+
+CLAIM_TIMEOUT_S = 600.0
+"""A claim older than this belongs to a process that died between claiming and recording its batch."""
+
+SUBMIT_RETRY_S = 30.0
+"""After a failed ``batches.create`` the claimed requests go back to the queue and wait this long."""
+
+
+class Clock(Protocol):
+    """Time for the worker: ``claudetop.simulate.SimClock`` fits, so does ``WallClock``."""
+
+    def now(self) -> float: ...
+
+    def sleep(self, seconds: float, stop: threading.Event | None = None) -> bool: ...
+
+
+class WallClock:
+    def now(self) -> float:
+        return time.time()
+
+    def sleep(self, seconds: float, stop: threading.Event | None = None) -> bool:
+        if stop is not None:
+            return stop.wait(max(0.0, seconds))
+        time.sleep(max(0.0, seconds))
+        return False
+
+
+class DeferredRequestFailed(RuntimeError):
+    """The batch returned this request as errored, canceled or expired."""
+
+    def __init__(self, request_id: str, kind: str, detail: Any = None) -> None:
+        super().__init__(f"deferred request {request_id} {kind}" + (f": {detail}" if detail else ""))
+        self.request_id = request_id
+        self.kind = kind
+        self.detail = detail
+
+
+class DeferredHandle:
+    """The future result of one ``messages.create`` made through ``deferrable``.
+
+    ``result(timeout)`` blocks; ``await handle`` works from async code. ``deferred`` says whether
+    the request went through a batch or ran at once.
+    """
+
+    def __init__(self, request_id: str, deferred: bool) -> None:
+        self.id = request_id
+        self.deferred = deferred
+        self._future: Future[Any] = Future()
+
+    def done(self) -> bool:
+        return self._future.done()
+
+    def result(self, timeout: float | None = None) -> Any:
+        return self._future.result(timeout)
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return asyncio.wrap_future(self._future).__await__()
+
+
+def poll_delay(attempt: int, interval_s: float, cap_s: float, rng: random.Random) -> float:
+    """Exponential backoff with "equal jitter": half the step fixed, half random, never above the cap."""
+    step = min(cap_s, interval_s * 2.0**attempt)
+    return step / 2 + rng.uniform(0, step / 2)
+
+
+def retry_after_s(err: anthropic.APIStatusError) -> float | None:
+    value = err.response.headers.get("retry-after")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _ts(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _epoch(value: datetime | None) -> float | None:
+    return value.timestamp() if value is not None else None
+
+
+def result_event_id(batch_id: str, custom_id: str) -> str:
+    return f"batch:{batch_id}:{custom_id}"
+
+
+def usage_tokens(usage: Any) -> dict[str, int]:
+    """``UsageEvent`` token fields from an Anthropic ``Usage`` (cache writes split 5m/1h when reported)."""
+    split = getattr(usage, "cache_creation", None)
+    written = usage.cache_creation_input_tokens or 0
+    write_1h = (split.ephemeral_1h_input_tokens or 0) if split is not None else 0
+    return {
+        "input_tokens": usage.input_tokens or 0,
+        "output_tokens": usage.output_tokens or 0,
+        "cache_read_tokens": usage.cache_read_input_tokens or 0,
+        "cache_write_1h_tokens": write_1h,
+        "cache_write_5m_tokens": max(0, written - write_1h),
+    }
+
+
+@dataclass
+class _Poll:
+    due: float
+    attempt: int = 0
+    retrieves: int = 0
+    created_at: float | None = None
+
+
+@dataclass
+class _Row:
+    id: str
+    task: str | None
+    app: str | None
+    model: str | None
+    policies: tuple[PolicyDecision, ...]
+
+
+@dataclass
+class _ResultBatch:
+    events: list[UsageEvent] = field(default_factory=list)
+    outcomes: dict[str, tuple[bool, Any]] = field(default_factory=dict)
+
+
+class DeferralQueue:
+    """The durable queue over one sink, and the worker that turns it into Message Batches.
+
+    ``step()`` does whatever is due and returns the seconds until something next is; ``start()``
+    runs it on a daemon thread. ``client`` is a synchronous ``anthropic.Anthropic`` (its middleware,
+    such as claudetop's hook, sees the batch calls).
+    """
+
+    def __init__(
+        self,
+        sink: str | Path,
+        client: anthropic.Anthropic,
+        config: Config,
+        *,
+        clock: Clock | None = None,
+        engine: PolicyEngine | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self.path = Path(sink)
+        self.client = client.with_options(max_retries=0)
+        self.config = config
+        self.clock: Clock = clock or WallClock()
+        self.engine = engine
+        self._conn = with_busy_retry(lambda: connect_sqlite(self.path), 30.0)
+        self._sink = SQLiteSink(self.path)
+        self._rng = random.Random(seed)
+        self._polls: dict[str, _Poll] = {}
+        self._handles: dict[str, DeferredHandle] = {}
+        self._lock = threading.RLock()
+        self._wake = threading.Event()
+        self._closed = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._submit_not_before = 0.0
+
+    # --- the app side ------------------------------------------------------------------------
+
+    def enqueue(self, params: dict[str, Any], *, task: str | None = None) -> DeferredHandle:
+        """Durably queue one request (after the enforced policies applied to it); returns its handle."""
+        decisions: tuple[PolicyDecision, ...] = ()
+        if self.engine is not None:
+            outcome = self.engine.decide(params, task, params.get("model"))
+            params, decisions = outcome.body, outcome.decisions
+        decisions = (
+            *decisions,
+            PolicyDecision(
+                policy=PolicyName.BATCHING.value,
+                mode=PolicyMode.ENFORCE,
+                action="defer",
+                changed_request=True,
+            ),
+        )
+        request_id = f"dfr_{uuid.uuid4().hex}"
+        handle = DeferredHandle(request_id, deferred=True)
+        row = (
+            request_id,
+            format_ts(_ts(self.clock.now())),
+            self.config.app,
+            task,
+            params.get("model"),
+            json.dumps(params, separators=(",", ":")),
+            json.dumps([d.model_dump(mode="json") for d in decisions], separators=(",", ":")),
+        )
+        with self._lock:
+            self._handles[request_id] = handle
+            self._write(
+                "INSERT INTO deferred_requests (id, created_at, app, task, model, params, policies, state) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued')",
+                row,
+            )
+        self._wake.set()
+        return handle
+
+    def queued(self) -> int:
+        with self._lock:
+            n: int = self._conn.execute(
+                "SELECT count(*) FROM deferred_requests WHERE state IN ('queued', 'submitting')"
+            ).fetchone()[0]
+        return n
+
+    def pending(self) -> int:
+        """Requests not yet recorded: queued, being submitted, or in a batch."""
+        with self._lock:
+            n: int = self._conn.execute(
+                "SELECT count(*) FROM deferred_requests WHERE state != 'done'"
+            ).fetchone()[0]
+        return n
+
+    # --- the worker --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="claudetop-deferral", daemon=True)
+            self._thread.start()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the worker; what is queued or in flight stays in the sink for the next process."""
+        self._closed.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        with self._lock:
+            self._conn.close()
+            self._sink.close()
+
+    def _run(self) -> None:
+        while not self._closed.is_set():
+            try:
+                delay = self.step()
+            except (sqlite3.Error, anthropic.APIError, OSError):
+                delay = SUBMIT_RETRY_S
+            self._wake.clear()
+            self.clock.sleep(max(delay, 0.0), self._wake)
+
+    def step(self, *, flush: bool = False) -> float:
+        """Submit what is due (everything queued if ``flush``), poll what is due; seconds to the next due."""
+        now = self.clock.now()
+        self._release_stale_claims(now)
+        next_submit = self._submit_due(now, flush)
+        next_poll = self._poll_due()
+        return max(0.0, min(next_submit, next_poll) - self.clock.now())
+
+    def flush(self) -> None:
+        """Submit everything queued now, regardless of size and wait."""
+        self.step(flush=True)
+
+    # --- submitting --------------------------------------------------------------------------
+
+    def _submit_due(self, now: float, flush: bool) -> float:
+        batching = self.config.batching
+        while True:
+            with self._lock:
+                count, oldest = self._conn.execute(
+                    "SELECT count(*), min(created_at) FROM deferred_requests WHERE state = 'queued'"
+                ).fetchone()
+            if not count:
+                return float("inf")
+            oldest_s = datetime.fromisoformat(oldest.replace("Z", "+00:00")).timestamp()
+            wait_until = oldest_s + batching.max_wait_s
+            if not flush and count < batching.batch_size and now < wait_until:
+                return wait_until
+            if now < self._submit_not_before:
+                return self._submit_not_before
+            if not self._submit_one(now):
+                self._submit_not_before = now + SUBMIT_RETRY_S
+                return self._submit_not_before
+
+    def _submit_one(self, now: float) -> bool:
+        claimed_at = format_ts(_ts(now))
+
+        def claim() -> list[sqlite3.Row]:
+            with self._lock, immediate_transaction(self._conn) as conn:
+                rows = conn.execute(
+                    "SELECT id, params FROM deferred_requests WHERE state = 'queued' ORDER BY created_at, id "
+                    "LIMIT ?",
+                    (self.config.batching.batch_size,),
+                ).fetchall()
+                conn.executemany(
+                    "UPDATE deferred_requests SET state = 'submitting', claimed_at = ? WHERE id = ?",
+                    [(claimed_at, r["id"]) for r in rows],
+                )
+                return rows
+
+        rows = with_busy_retry(claim, 30.0)
+        ids = [r["id"] for r in rows]
+        try:
+            batch = self.client.messages.batches.create(
+                requests=[{"custom_id": r["id"], "params": json.loads(r["params"])} for r in rows]
+            )
+        except (anthropic.APIError, OSError):
+            self._write_many(
+                "UPDATE deferred_requests SET state = 'queued', claimed_at = NULL WHERE id = ?",
+                [(i,) for i in ids],
+            )
+            return False
+        self._write_many(
+            "UPDATE deferred_requests SET state = 'submitted', batch_id = ?, params = NULL WHERE id = ?",
+            [(batch.id, i) for i in ids],
+        )
+        with self._lock:
+            self._polls[batch.id] = _Poll(
+                due=now + poll_delay(0, self.config.batching.poll_interval_s, self._cap, self._rng),
+                created_at=_epoch(batch.created_at),
+            )
+        self._sink.write_batches([self._state(batch, 0)])
+        return True
+
+    def _release_stale_claims(self, now: float) -> None:
+        cutoff = format_ts(_ts(now - CLAIM_TIMEOUT_S))
+        self._write(
+            "UPDATE deferred_requests SET state = 'queued', claimed_at = NULL "
+            "WHERE state = 'submitting' AND claimed_at < ?",
+            (cutoff,),
+        )
+
+    # --- polling -----------------------------------------------------------------------------
+
+    @property
+    def _cap(self) -> float:
+        return self.config.batching.backoff_cap_s
+
+    def _poll_due(self) -> float:
+        with self._lock:
+            in_flight = [
+                r[0]
+                for r in self._conn.execute(
+                    "SELECT DISTINCT batch_id FROM deferred_requests WHERE state = 'submitted'"
+                ).fetchall()
+            ]
+            for batch_id in in_flight:
+                self._polls.setdefault(batch_id, _Poll(due=self.clock.now()))
+            for gone in set(self._polls) - set(in_flight):
+                del self._polls[gone]
+        for batch_id in in_flight:
+            if self._polls[batch_id].due <= self.clock.now():
+                self._poll(batch_id)
+        with self._lock:
+            return min((p.due for p in self._polls.values()), default=float("inf"))
+
+    def _poll(self, batch_id: str) -> None:
+        poll = self._polls[batch_id]
+        poll.retrieves += 1
+        try:
+            batch = self.client.messages.batches.retrieve(batch_id)
+        except anthropic.APIStatusError as err:
+            self._back_off(poll, retry_after_s(err))
+            return
+        except (anthropic.APIConnectionError, OSError):
+            self._back_off(poll)
+            return
+        self._sink.write_batches([self._state(batch, poll.retrieves)])
+        if batch.processing_status != "ended":
+            self._back_off(poll)
+            return
+        try:
+            self._collect(batch_id)
+        except (anthropic.APIError, OSError):
+            self._back_off(poll)
+
+    def _back_off(self, poll: _Poll, at_least_s: float | None = None) -> None:
+        poll.attempt += 1
+        delay = poll_delay(poll.attempt, self.config.batching.poll_interval_s, self._cap, self._rng)
+        poll.due = self.clock.now() + max(delay, at_least_s or 0.0)
+
+    def _collect(self, batch_id: str) -> None:
+        with self._lock:
+            rows = {
+                r["id"]: _Row(
+                    id=r["id"],
+                    task=r["task"],
+                    app=r["app"],
+                    model=r["model"],
+                    policies=tuple(PolicyDecision.model_validate(d) for d in json.loads(r["policies"])),
+                )
+                for r in self._conn.execute(
+                    "SELECT id, task, app, model, policies FROM deferred_requests "
+                    "WHERE batch_id = ? AND state = 'submitted'",
+                    (batch_id,),
+                )
+            }
+        collected = _ResultBatch()
+        now = _ts(self.clock.now())
+        for item in self.client.messages.batches.results(batch_id):
+            row = rows.get(item.custom_id)
+            if row is None:
+                continue
+            collected.events.append(self._result_event(batch_id, row, item.result, now))
+            result = item.result
+            if result.type == "succeeded":
+                collected.outcomes[row.id] = (True, result.message)
+            else:
+                collected.outcomes[row.id] = (False, getattr(result, "error", None))
+        self._sink.write_events(collected.events)
+        self._write_many(
+            "UPDATE deferred_requests SET state = 'done', event_id = ? WHERE id = ?",
+            [(result_event_id(batch_id, i), i) for i in collected.outcomes],
+        )
+        missing = set(rows) - set(collected.outcomes)
+        self._write_many(
+            "UPDATE deferred_requests SET state = 'done' WHERE id = ? AND batch_id = ?",
+            [(i, batch_id) for i in missing],
+        )
+        with self._lock:
+            self._polls.pop(batch_id, None)
+            for request_id, (ok, value) in collected.outcomes.items():
+                handle = self._handles.pop(request_id, None)
+                if handle is None:
+                    continue
+                if ok:
+                    handle._future.set_result(value)
+                else:
+                    handle._future.set_exception(DeferredRequestFailed(request_id, "errored", value))
+            for request_id in missing:
+                handle = self._handles.pop(request_id, None)
+                if handle is not None:
+                    handle._future.set_exception(
+                        DeferredRequestFailed(request_id, "missing from batch results")
+                    )
+
+    def _result_event(self, batch_id: str, row: _Row, result: Any, now: datetime) -> UsageEvent:
+        fields: dict[str, Any] = {
+            "id": result_event_id(batch_id, row.id),
+            "ts": now,
+            "app": row.app,
+            "task": row.task,
+            "endpoint": Endpoint.BATCH_RESULT,
+            "requested_model": row.model,
+            "model": row.model,
+            "batch_id": batch_id,
+            "custom_id": row.id,
+            "deferred": True,
+            "service_tier": "batch",
+            "policies": row.policies,
+        }
+        if result.type == "succeeded":
+            message = result.message
+            fields.update(usage_tokens(message.usage), model=message.model, stop_reason=message.stop_reason)
+        else:
+            fields["error_type"] = result.type if result.type != "errored" else _error_type(result)
+        event = UsageEvent(**fields)
+        if self.engine is None:
+            return event
+        book = self.engine.pricebook
+        cost = book.cost(event)
+        standard = book.cost(event.model_copy(update={"service_tier": None, "endpoint": Endpoint.MESSAGES}))
+        saving = None if cost is None or standard is None else standard - cost
+        policies = tuple(
+            d.model_copy(update={"saving_micros": saving}) if d.policy == PolicyName.BATCHING.value else d
+            for d in event.policies
+        )
+        return event.model_copy(update={"cost_micros": cost, "policies": policies})
+
+    def _state(self, batch: Any, retrieves: int) -> BatchState:
+        counts = batch.request_counts
+        return BatchState(
+            id=batch.id,
+            status=BatchStatus(batch.processing_status),
+            processing=counts.processing,
+            succeeded=counts.succeeded,
+            errored=counts.errored,
+            canceled=counts.canceled,
+            expired=counts.expired,
+            created_at=batch.created_at,
+            ended_at=batch.ended_at,
+            expires_at=batch.expires_at,
+            updated_at=_ts(self.clock.now()),
+            retrieve_calls=retrieves,
+            deferred=True,
+            app=self.config.app,
+        )
+
+    # --- storage -----------------------------------------------------------------------------
+
+    def _write(self, sql: str, params: tuple[Any, ...]) -> None:
+        self._write_many(sql, [params])
+
+    def _write_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+
+        def write() -> None:
+            with self._lock, immediate_transaction(self._conn) as conn:
+                conn.executemany(sql, rows)
+
+        with_busy_retry(write, 30.0)
+
+
+def _error_type(result: Any) -> str:
+    error = getattr(result, "error", None)
+    inner = getattr(error, "error", None)
+    kind = getattr(inner, "type", None)
+    return str(kind) if kind else "errored"
+
+
+# --- the public wrapper ----------------------------------------------------------------------
+
+
+class _Messages:
+    def __init__(self, owner: Deferrable) -> None:
+        self._owner = owner
+
+    def create(self, **params: Any) -> DeferredHandle | Awaitable[DeferredHandle]:
+        return self._owner._create(params)
+
+
+class Deferrable:
+    """What ``deferrable(client)`` returns: ``.messages.create(**params)`` gives a ``DeferredHandle``.
+
+    For an ``AsyncAnthropic`` client ``create`` is awaited (``handle = await d.messages.create(...)``,
+    then ``message = await handle``).
+    """
+
+    def __init__(
+        self,
+        client: anthropic.Anthropic | anthropic.AsyncAnthropic,
+        *,
+        sink: str | Path | None = None,
+        config: Config | None = None,
+        clock: Clock | None = None,
+        task_of: Callable[[], str | None] | None = None,
+    ) -> None:
+        self.client = client
+        self.config = config if config is not None else load_config()
+        target = sink if sink is not None else sink_target(self.config)
+        self.store = PolicyStore(target, config=self.config)
+        self.engine = PolicyEngine(self.store, self.config)
+        self.task_of = task_of or (lambda: None)
+        self.messages = _Messages(self)
+        self._target = Path(target)
+        self._clock = clock
+        self._queue: DeferralQueue | None = None
+        self._queue_lock = threading.Lock()
+
+    @property
+    def queue(self) -> DeferralQueue:
+        """The deferral queue (started on first use): also resumes what an earlier process left."""
+        with self._queue_lock:
+            if self._queue is None:
+                self._queue = DeferralQueue(
+                    self._target,
+                    _sync_client(self.client),
+                    self.config,
+                    clock=self._clock,
+                    engine=self.engine,
+                )
+                self._queue.start()
+            return self._queue
+
+    def _enforced(self) -> bool:
+        return (
+            self.config.batching.enabled
+            and self.store.current().mode(PolicyName.BATCHING) is PolicyMode.ENFORCE
+        )
+
+    def _create(self, params: dict[str, Any]) -> DeferredHandle | Awaitable[DeferredHandle]:
+        task = self.task_of()
+        if isinstance(self.client, anthropic.AsyncAnthropic):
+            return self._create_async(self.client, params, task)
+        if self._enforced():
+            return self.queue.enqueue(params, task=task)
+        handle = DeferredHandle(f"now_{uuid.uuid4().hex}", deferred=False)
+        marker = DEFERRABLE_REQUEST.set(True)
+        try:
+            handle._future.set_result(self.client.messages.create(**params))
+        except BaseException as err:
+            handle._future.set_exception(err)
+        finally:
+            DEFERRABLE_REQUEST.reset(marker)
+        return handle
+
+    async def _create_async(
+        self, client: anthropic.AsyncAnthropic, params: dict[str, Any], task: str | None
+    ) -> DeferredHandle:
+        if self._enforced():
+            queue = self.queue
+            return await asyncio.to_thread(queue.enqueue, params, task=task)
+        handle = DeferredHandle(f"now_{uuid.uuid4().hex}", deferred=False)
+        marker = DEFERRABLE_REQUEST.set(True)
+        try:
+            handle._future.set_result(await client.messages.create(**params))
+        except BaseException as err:
+            handle._future.set_exception(err)
+        finally:
+            DEFERRABLE_REQUEST.reset(marker)
+        return handle
+
+    def close(self) -> None:
+        if self._queue is not None:
+            self._queue.close()
+        self.store.close()
+
+
+def _sync_client(client: anthropic.Anthropic | anthropic.AsyncAnthropic) -> anthropic.Anthropic:
+    """The client the worker thread uses: the app's own if synchronous, else a sync twin of it."""
+    if isinstance(client, anthropic.Anthropic):
+        return client
+    return anthropic.Anthropic(
+        api_key=client.api_key,
+        auth_token=client.auth_token,
+        base_url=client.base_url,
+        timeout=client.timeout,
+        default_headers={k: v for k, v in client.default_headers.items() if isinstance(v, str)},
+    )
+
+
+def deferrable(
+    client: anthropic.Anthropic | anthropic.AsyncAnthropic,
+    *,
+    sink: str | Path | None = None,
+    config: Config | None = None,
+    clock: Clock | None = None,
+    task_of: Callable[[], str | None] | None = None,
+) -> Deferrable:
+    """Wrap ``client`` so its ``messages.create`` can be deferred to a Message Batch when policy says so.
+
+    ``task_of`` returns the current task tag (the hook passes ``claudetop.hook.tags.current_task``).
+    """
+    return Deferrable(client, sink=sink, config=config, clock=clock, task_of=task_of)
