@@ -1,0 +1,72 @@
+"""Incremental readers of usage data: the SQLite sink, JSONL logs, Claude Code transcripts, Admin API.
+
+Every source has a ``name``, a ``poll() -> SourceDelta`` that returns only what is new (and returns
+promptly: it is meant for a worker thread, never the UI thread), a ``health() -> SourceHealth``, and
+a ``progress`` (``claudetop.sources.progress.Progress``) the monitor and the CLI show during a long
+first read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from claudetop.sources.checkpoints import CheckpointStore, default_checkpoint_dir
+from claudetop.sources.claude_code import ClaudeCodeSource, config_dirs, read_claude_code
+from claudetop.sources.jsonl import JsonlSource, LineFollower, Watcher
+from claudetop.sources.progress import Progress, ProgressPrinter, ProgressSnapshot
+from claudetop.sources.sink import SinkSource, read_all_events
+from claudetop.sources.types import Source, SourceDelta, SourceHealth
+
+
+def open_sources(
+    sinks: Sequence[Path | str] = (),
+    jsonl: Sequence[Path | str] = (),
+    claude_code: Sequence[Path | str] | None = None,
+    *,
+    use_claude_code: bool = False,
+    checkpoints: CheckpointStore | None = None,
+    start_at_end: bool = False,
+    settle_s: float = 2.0,
+) -> list[Source]:
+    """Sources for the CLI's ``--sink``/``--jsonl``/``--claude-code`` options.
+
+    A sink path ending in ``.jsonl`` is read as JSONL. ``claude_code`` lists config dirs; an empty
+    list with ``use_claude_code`` (a bare ``--claude-code``) means the discovered ones.
+    """
+    sources: list[Source] = []
+    for target in sinks:
+        path = Path(target).expanduser()
+        if path.suffix == ".jsonl":
+            sources.append(JsonlSource([path], checkpoints=checkpoints, start_at_end=start_at_end))
+        else:
+            sources.append(SinkSource(path, checkpoints=checkpoints, start_at_end=start_at_end))
+    if jsonl:
+        sources.append(JsonlSource(list(jsonl), checkpoints=checkpoints, start_at_end=start_at_end))
+    if use_claude_code or claude_code:
+        dirs = list(claude_code) if claude_code else None
+        sources.append(
+            ClaudeCodeSource(dirs, checkpoints=checkpoints, start_at_end=start_at_end, settle_s=settle_s)
+        )
+    return sources
+
+
+__all__ = [
+    "CheckpointStore",
+    "ClaudeCodeSource",
+    "JsonlSource",
+    "LineFollower",
+    "Progress",
+    "ProgressPrinter",
+    "ProgressSnapshot",
+    "SinkSource",
+    "Source",
+    "SourceDelta",
+    "SourceHealth",
+    "Watcher",
+    "config_dirs",
+    "default_checkpoint_dir",
+    "open_sources",
+    "read_all_events",
+    "read_claude_code",
+]

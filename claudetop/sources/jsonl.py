@@ -1,0 +1,399 @@
+"""Following line-oriented log files: byte offsets, partial lines, rotation, truncation, late files.
+
+``LineFollower`` is the file mechanics shared by the JSONL and Claude Code sources. It tracks each
+file by inode, not by name, so a rotation (``x.jsonl`` renamed to ``x.jsonl.1``, a new ``x.jsonl``
+created) finishes the old inode under its new name before the new file is read. Only complete
+lines are consumed: a partial last line stays unread until its newline arrives. A file that got
+smaller than what was read was truncated (or copy-truncated) and is read again from the start.
+
+``poll`` is stat-based and synchronous, so report code can use it without any thread; ``Watcher``
+adds a ``watchfiles`` thread whose only job is to wake a waiting monitor early.
+
+``JsonlSource`` reads what ``claudetop.sinks.JsonlSink`` writes: one ``UsageEvent`` per line, and
+``{"batch": {...}}`` lines for batch states. Anything else is garbage: counted, reported as
+``path:line``, skipped — the rest of the file is still read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from claudetop.model import BatchState, UsageEvent
+from claudetop.sources.checkpoints import CheckpointStore
+from claudetop.sources.progress import Progress
+from claudetop.sources.types import SourceDelta, SourceHealth
+
+CHUNK_BYTES = 16 * 1024 * 1024
+_ROTATED = re.compile(r"^(?P<base>.+)\.(?P<n>\d+)$")
+
+
+@dataclass
+class FileState:
+    """What has been consumed of one inode: ``offset`` bytes, which end on a line boundary."""
+
+    path: str
+    dev: int
+    ino: int
+    offset: int = 0
+    line: int = 0
+    size: int = 0
+
+    @property
+    def key(self) -> str:
+        return f"{self.dev}:{self.ino}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "offset": self.offset, "line": self.line}
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Complete lines read from one file in one go; ``first_line`` is the 1-based number of the first."""
+
+    state: FileState
+    first_line: int
+    data: bytes
+
+    def lines(self) -> Iterator[tuple[int, bytes]]:
+        yield from enumerate(self.data.split(b"\n")[:-1], start=self.first_line)
+
+
+def _rotation_rank(path: Path) -> tuple[str, int]:
+    """Sort key putting ``x.jsonl.3``, ``x.jsonl.2``, ``x.jsonl.1`` before ``x.jsonl`` (oldest first)."""
+    match = _ROTATED.match(path.name)
+    if match:
+        return (str(path.with_name(match["base"])), -int(match["n"]))
+    return (str(path), 0)
+
+
+class LineFollower:
+    """Reads the complete new lines of every file under ``roots``, remembering where it got to.
+
+    A root that is a file is followed with its rotated siblings (``name.1``, ``name.2``...); a root
+    that is a directory is searched for names ending in one of ``suffixes`` (recursively if asked),
+    rotated siblings included. Roots that do not exist yet are looked for again at every poll.
+    """
+
+    def __init__(
+        self,
+        roots: Sequence[Path],
+        *,
+        suffixes: tuple[str, ...] = (".jsonl",),
+        recursive: bool = False,
+        follow_rotated: bool = True,
+    ) -> None:
+        self.roots = [Path(r).expanduser() for r in roots]
+        self.suffixes = suffixes
+        self.recursive = recursive
+        self.follow_rotated = follow_rotated
+        self.files: dict[str, FileState] = {}
+        self.truncations = 0
+
+    def _matches(self, name: str) -> bool:
+        if name.endswith(self.suffixes):
+            return True
+        if not self.follow_rotated:
+            return False
+        match = _ROTATED.match(name)
+        return match is not None and match["base"].endswith(self.suffixes)
+
+    def _scan_dir(self, directory: Path, found: list[Path]) -> None:
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            return
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if self.recursive:
+                        self._scan_dir(Path(entry.path), found)
+                elif self._matches(entry.name):
+                    found.append(Path(entry.path))
+            except OSError:
+                continue
+
+    def discover(self) -> list[Path]:
+        """Every file to follow right now, oldest rotation first, then by path."""
+        found: list[Path] = []
+        for root in self.roots:
+            if root.is_dir():
+                self._scan_dir(root, found)
+            elif root.exists():
+                found.append(root)
+            if self.follow_rotated and not root.is_dir():
+                try:
+                    siblings = os.scandir(root.parent)
+                except OSError:
+                    continue
+                prefix = root.name + "."
+                found.extend(
+                    Path(s.path) for s in siblings if s.name.startswith(prefix) and _ROTATED.match(s.name)
+                )
+        return sorted(set(found), key=_rotation_rank)
+
+    def stat_all(self) -> list[tuple[Path, os.stat_result]]:
+        out = []
+        for path in self.discover():
+            try:
+                out.append((path, path.stat()))
+            except OSError:
+                continue
+        return out
+
+    def pending_bytes(self, stats: list[tuple[Path, os.stat_result]]) -> int:
+        total = 0
+        for _path, st in stats:
+            state = self.files.get(f"{st.st_dev}:{st.st_ino}")
+            offset = state.offset if state is not None and st.st_size >= state.offset else 0
+            total += st.st_size - offset
+        return total
+
+    def start_at_end(self) -> None:
+        """Skip everything already written (``tail -f`` semantics), up to the last complete line."""
+        for path, st in self.stat_all():
+            state = FileState(str(path), st.st_dev, st.st_ino)
+            state.offset = _last_line_end(path, st.st_size)
+            state.size = st.st_size
+            self.files[state.key] = state
+
+    def read(
+        self, stats: list[tuple[Path, os.stat_result]] | None = None, progress: Progress | None = None
+    ) -> Iterator[Chunk]:
+        """Yield the complete lines added since the last read, file by file, in chunks."""
+        stats = self.stat_all() if stats is None else stats
+        live: set[str] = set()
+        for path, st in stats:
+            key = f"{st.st_dev}:{st.st_ino}"
+            live.add(key)
+            state = self.files.get(key)
+            if state is None:
+                state = self.files[key] = FileState(str(path), st.st_dev, st.st_ino)
+            state.path = str(path)
+            if st.st_size < state.offset:
+                self.truncations += 1
+                state.offset = 0
+                state.line = 0
+            state.size = st.st_size
+            if st.st_size > state.offset:
+                yield from self._read_file(state, st.st_size, progress)
+            if progress is not None:
+                progress.advance(0, files=1)
+        for key in list(self.files):
+            if key not in live:
+                del self.files[key]
+
+    def _read_file(self, state: FileState, size: int, progress: Progress | None) -> Iterator[Chunk]:
+        try:
+            handle = open(state.path, "rb")  # noqa: SIM115 - closed in finally; generator may pause
+        except OSError:
+            return
+        try:
+            handle.seek(state.offset)
+            while state.offset < size:
+                data = handle.read(min(CHUNK_BYTES, size - state.offset))
+                if not data:
+                    break
+                end = data.rfind(b"\n") + 1
+                if end == 0:
+                    if len(data) < CHUNK_BYTES:
+                        break
+                    data += handle.readline()
+                    end = len(data) if data.endswith(b"\n") else 0
+                    if end == 0:
+                        break
+                elif end < len(data):
+                    data = data[:end]
+                chunk = Chunk(state, state.line + 1, data)
+                state.offset += end
+                state.line += data.count(b"\n")
+                if progress is not None:
+                    progress.advance(end)
+                yield chunk
+                handle.seek(state.offset)
+        finally:
+            handle.close()
+
+    def checkpoint(self) -> dict[str, Any]:
+        return {key: state.to_json() for key, state in self.files.items()}
+
+    def restore(self, saved: dict[str, Any]) -> None:
+        """Resume from ``checkpoint()`` output; inodes no longer present are forgotten at the next read."""
+        for key, item in saved.items():
+            dev, ino = (int(x) for x in key.split(":"))
+            self.files[key] = FileState(str(item["path"]), dev, ino, int(item["offset"]), int(item["line"]))
+
+
+def _last_line_end(path: Path, size: int) -> int:
+    """The offset just after the last newline within the first ``size`` bytes of ``path``."""
+    if size == 0:
+        return 0
+    with open(path, "rb") as handle:
+        pos = size
+        while pos > 0:
+            start = max(0, pos - 65536)
+            handle.seek(start)
+            block = handle.read(pos - start)
+            idx = block.rfind(b"\n")
+            if idx >= 0:
+                return start + idx + 1
+            pos = start
+    return 0
+
+
+class Watcher:
+    """Wakes ``wait()`` when something under the watched paths changes (``watchfiles``, debounced).
+
+    Runs in a daemon thread; it only signals, never reads, so ``poll`` stays the one reader. When
+    nothing can be watched (paths missing, inotify exhausted) ``wait`` simply sleeps its timeout.
+    """
+
+    def __init__(self, paths: Sequence[Path], debounce_ms: int = 200) -> None:
+        self._paths = [Path(p).expanduser() for p in paths]
+        self._debounce_ms = debounce_ms
+        self._changed = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.error: str | None = None
+
+    def _targets(self) -> list[Path]:
+        targets: set[Path] = set()
+        for path in self._paths:
+            probe = path if path.is_dir() else path.parent
+            while not probe.exists() and probe != probe.parent:
+                probe = probe.parent
+            targets.add(probe)
+        return sorted(targets)
+
+    def _run(self) -> None:
+        import watchfiles
+
+        try:
+            for _changes in watchfiles.watch(
+                *self._targets(),
+                debounce=self._debounce_ms,
+                stop_event=self._stop,
+                yield_on_timeout=False,
+                rust_timeout=500,
+                raise_interrupt=False,
+            ):
+                self._changed.set()
+        except Exception as err:  # a watcher failure must only degrade to polling
+            self.error = f"file watcher stopped ({err}); polling instead"
+
+    def start(self) -> Watcher:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="claudetop-watch", daemon=True)
+            self._thread.start()
+        return self
+
+    def wait(self, timeout_s: float) -> bool:
+        """Block up to ``timeout_s`` for a change; True if one was seen. Never call on a UI thread."""
+        changed = self._changed.wait(timeout_s)
+        self._changed.clear()
+        return changed
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+
+class GarbageLog:
+    """Counts unusable lines and keeps the most recent ``path:line: reason`` reports."""
+
+    def __init__(self, keep: int = 20) -> None:
+        self.count = 0
+        self.recent: deque[str] = deque(maxlen=keep)
+        self.last_at: datetime | None = None
+
+    def add(self, path: str, line: int, reason: str) -> None:
+        self.count += 1
+        self.recent.append(f"{path}:{line}: {reason}")
+        self.last_at = datetime.now(UTC)
+
+
+def _short_reason(err: Exception) -> str:
+    text = str(err).splitlines()[0] if str(err) else type(err).__name__
+    return text[:120]
+
+
+class JsonlSource:
+    """Events and batch states from JSONL files written by ``JsonlSink`` (files or directories)."""
+
+    kind = "jsonl"
+
+    def __init__(
+        self,
+        paths: Sequence[Path | str],
+        *,
+        checkpoints: CheckpointStore | None = None,
+        start_at_end: bool = False,
+    ) -> None:
+        self.paths = [Path(p).expanduser().absolute() for p in paths]
+        self.name = "jsonl:" + ",".join(str(p) for p in self.paths)
+        self.follower = LineFollower(self.paths)
+        self.progress = Progress("bytes")
+        self.garbage = GarbageLog()
+        self.events_read = 0
+        self._checkpoints = checkpoints
+        self._identity = "\n".join(sorted(str(p) for p in self.paths))
+        if checkpoints is not None:
+            saved = checkpoints.load(self.kind, self._identity)
+            if saved is not None:
+                self.follower.restore(saved.get("files", {}))
+        if start_at_end:
+            self.follower.start_at_end()
+
+    def poll(self) -> SourceDelta:
+        stats = self.follower.stat_all()
+        self.progress.plan(self.progress.snapshot().done + self.follower.pending_bytes(stats), len(stats))
+        delta = SourceDelta()
+        for chunk in self.follower.read(stats, self.progress):
+            for number, line in chunk.lines():
+                self._parse(chunk.state.path, number, line, delta)
+        self.events_read += len(delta.events)
+        if self._checkpoints is not None and (delta.events or delta.batches):
+            self._checkpoints.save(self.kind, self._identity, {"files": self.follower.checkpoint()})
+        return delta
+
+    def _parse(self, path: str, number: int, line: bytes, delta: SourceDelta) -> None:
+        if not line.strip():
+            return
+        try:
+            if line.startswith(b'{"batch":'):
+                data = json.loads(line)
+                if set(data) != {"batch"}:
+                    raise ValueError("a batch line holds only a 'batch' object")
+                delta.batches.append(BatchState.model_validate(data["batch"]))
+            else:
+                delta.events.append(UsageEvent.model_validate_json(line))
+        except (ValidationError, ValueError) as err:
+            self.garbage.add(path, number, _short_reason(err))
+
+    def health(self) -> SourceHealth:
+        missing = [str(p) for p in self.paths if not p.exists()]
+        message = None
+        if missing:
+            message = "waiting for " + ", ".join(missing)
+        if self.garbage.recent:
+            message = f"{self.garbage.count} garbage lines, last {self.garbage.recent[-1]}"
+        return SourceHealth(
+            name=self.name,
+            ok=not missing,
+            message=message,
+            events_read=self.events_read,
+            garbage_lines=self.garbage.count,
+            last_error_at=self.garbage.last_at,
+        )

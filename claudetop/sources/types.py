@@ -1,0 +1,44 @@
+"""What every source hands its reader: the new data of one poll, and how the source is doing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from claudetop.model import BatchState, PolicySet, SourceStatus, UsageEvent
+
+SourceHealth = SourceStatus
+"""A source's health is exactly what the header's source list shows (``Snapshot.header.sources``)."""
+
+
+@dataclass
+class SourceDelta:
+    """New data since the previous poll. ``policies`` is ``None`` unless the policy set changed."""
+
+    events: list[UsageEvent] = field(default_factory=list)
+    batches: list[BatchState] = field(default_factory=list)
+    policies: PolicySet | None = None
+
+    def extend(self, other: SourceDelta) -> None:
+        self.events.extend(other.events)
+        self.batches.extend(other.batches)
+        if other.policies is not None:
+            self.policies = other.policies
+
+    def __bool__(self) -> bool:
+        return bool(self.events or self.batches or self.policies is not None)
+
+
+class Source(Protocol):
+    """An incremental reader: each ``poll`` returns only what is new and returns promptly.
+
+    Sources yield every event exactly once per instance; after a restart from a checkpoint they
+    yield what they had already read again only when they were built to replay it (so a fresh
+    monitor still sees the whole history), with the same event ids.
+    """
+
+    name: str
+
+    def poll(self) -> SourceDelta: ...
+
+    def health(self) -> SourceHealth: ...
