@@ -1,8 +1,45 @@
 """claudetop: ``top`` for Anthropic Claude API spend.
 
-The public API is what this module exports; everything else is internal.
+The public API is what this module exports; everything else is internal::
+
+    import anthropic, claudetop
+
+    client = claudetop.instrument(anthropic.Anthropic())
+    with claudetop.task("extraction"):
+        client.messages.create(...)
+
+The names load on first use, so ``import claudetop`` stays cheap (no SDK import until needed).
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from claudetop._version import __version__
 
-__all__ = ["__version__"]
+if TYPE_CHECKING:
+    from claudetop.hook import flush, instrument, instrument_all, stats, task
+    from claudetop.policies import record_eval
+
+_LAZY = {
+    "instrument": "claudetop.hook",
+    "instrument_all": "claudetop.hook",
+    "task": "claudetop.hook",
+    "flush": "claudetop.hook",
+    "stats": "claudetop.hook",
+    "record_eval": "claudetop.policies",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'claudetop' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = ["__version__", "flush", "instrument", "instrument_all", "record_eval", "stats", "task"]

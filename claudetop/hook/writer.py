@@ -1,0 +1,338 @@
+"""The hook's only thread: takes captures off a bounded queue, builds events, writes them in batches.
+
+The application's thread does one thing here: ``Writer.submit`` appends to a ``deque`` (or counts
+a drop when it is full). Everything that can be slow or fail — JSON, hashing, pricing, opening
+and writing the sink — happens on one daemon thread, so a locked, full, read-only or corrupt
+sink costs the application nothing but the events (counted, reported once on stderr, visible in
+``stats()`` and, when the sink is SQLite and writable, as a ``hook_health:<host>:<pid>`` row in its
+``meta`` table). Unwritten events wait in a bounded backlog and are retried with back-off.
+
+Exit: an ``atexit`` handler flushes with a short timeout. ``fork()``: the child starts with an
+empty queue, fresh locks and no thread or sink connection of its parent (the parent writes what
+it had queued); its writer thread starts on its first capture.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import socket
+import sqlite3
+import sys
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from claudetop.hook.assemble import Assembler, Pricer
+from claudetop.hook.capture import Capture, ResultLine
+from claudetop.model import BatchState, Micros, UsageEvent
+from claudetop.sinks import Sink, SQLiteSink, connect_sqlite, open_sink
+
+QUEUE_MAX = 20_000
+BACKLOG_MAX = 50_000
+INTERVAL_S = 0.1
+FLUSH_TIMEOUT_S = 2.0
+SINK_BUSY_TIMEOUT_S = 2.0
+"""A write waits this long for a locked SQLite file before the batch is retried later."""
+HEALTH_EVERY_S = 5.0
+
+Item = Capture | ResultLine | threading.Event
+"""An event in the queue is a flush request: set once everything queued before it is written."""
+
+
+@dataclass(frozen=True)
+class HookStats:
+    """What the hook did in this process; ``dropped`` events never reached the sink."""
+
+    captured: int
+    written: int
+    dropped: int
+    internal_errors: int
+    sink_errors: int
+    queued: int
+    last_error: str | None
+    sink: str
+
+
+def _is_sqlite_target(target: str) -> bool:
+    return not target.startswith(("postgresql://", "postgres://")) and Path(target).suffix != ".jsonl"
+
+
+class Writer:
+    """One sink target's queue, thread and sink connection."""
+
+    def __init__(self, target: str, app: str | None, pricer_factory: Callable[[], Pricer | None]) -> None:
+        self.target = target
+        self.app = app
+        self._pricer_factory = pricer_factory
+        self.flush_timeout_s = FLUSH_TIMEOUT_S
+        self._reset()
+        _WRITERS.add(self)
+
+    def _reset(self) -> None:
+        self._queue: deque[Item] = deque()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._sink: Sink | None = None
+        self._health: sqlite3.Connection | None = None
+        self._backlog: list[UsageEvent] = []
+        self._batch_backlog: dict[str, BatchState] = {}
+        self._retry_at = 0.0
+        self._backoff = 0.5
+        self._health_at = 0.0
+        self._health_dirty = False
+        self._reported = False
+        self._assembler: Assembler | None = None
+        self._flushes: list[threading.Event] = []
+        self.captured = self.written = self.dropped = self.internal_errors = self.sink_errors = 0
+        self.last_error: str | None = None
+
+    # --- application thread -------------------------------------------------------------------
+
+    def submit(self, item: Item) -> None:
+        """Queue one item; never blocks, never raises. Starts the thread on first use."""
+        if self._thread is None:
+            self._start()
+        if len(self._queue) >= QUEUE_MAX:
+            with self._lock:
+                self.dropped += 1
+            return
+        self._queue.append(item)
+        self.captured += 1
+
+    def internal_error(self, err: BaseException) -> None:
+        """A bug in claudetop's own code: counted and reported, never raised to the application."""
+        with self._lock:
+            self.internal_errors += 1
+            self.last_error = f"claudetop internal error: {type(err).__name__}: {err}"
+            self._health_dirty = True
+
+    def stats(self) -> HookStats:
+        return HookStats(
+            captured=self.captured,
+            written=self.written,
+            dropped=self.dropped,
+            internal_errors=self.internal_errors,
+            sink_errors=self.sink_errors,
+            queued=len(self._queue) + len(self._backlog),
+            last_error=self.last_error,
+            sink=self.target,
+        )
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Write everything queued so far, waiting at most ``timeout`` seconds; True if all was written."""
+        if self._thread is None:
+            return not self._queue
+        done = threading.Event()
+        self._queue.append(done)
+        return done.wait(self.flush_timeout_s if timeout is None else timeout) and not self._backlog
+
+    def close(self, timeout: float | None = None) -> None:
+        """Stop the thread after a last write (used at exit); held retries are written as they are."""
+        thread = self._thread
+        if thread is None:
+            return
+        self._stop.set()
+        thread.join(self.flush_timeout_s if timeout is None else timeout)
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._stop = threading.Event()
+            thread = threading.Thread(target=self._run, name="claudetop-writer", daemon=True)
+            thread.start()
+            self._thread = thread
+        _ensure_exit_hook()
+
+    # --- writer thread ------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        self._assembler = Assembler(self.app, self._safe_pricer(), self.internal_error)
+        while True:
+            stopping = self._stop.wait(INTERVAL_S)
+            try:
+                self._cycle(final=stopping)
+            except Exception as err:
+                self.internal_error(err)
+            if stopping:
+                self._close_sink()
+                return
+
+    def _safe_pricer(self) -> Pricer | None:
+        try:
+            pricer = self._pricer_factory()
+        except Exception as err:
+            self.internal_error(err)
+            return None
+        if pricer is None:
+            return None
+
+        def price(event: UsageEvent) -> Micros | None:
+            try:
+                return pricer(event)
+            except Exception as err:
+                self.internal_error(err)
+                return None
+
+        return price
+
+    def _cycle(self, final: bool) -> None:
+        assembler = self._assembler
+        assert assembler is not None
+        now = time.perf_counter()
+        while self._queue:
+            item = self._queue.popleft()
+            if isinstance(item, threading.Event):
+                self._flushes.append(item)
+                continue
+            try:
+                assembler.add(item, now)
+            except Exception as err:
+                self.internal_error(err)
+                with self._lock:
+                    self.dropped += 1
+        assembler.expire(now, everything=final)
+        events, batches = assembler.take()
+        self._backlog.extend(events)
+        for state in batches:
+            self._batch_backlog[state.id] = state
+        self._trim()
+        self._write(final or bool(self._flushes))
+        self._report()
+        for done in self._flushes:
+            done.set()
+        self._flushes = []
+
+    def _trim(self) -> None:
+        excess = len(self._backlog) - BACKLOG_MAX
+        if excess > 0:
+            del self._backlog[:excess]
+            with self._lock:
+                self.dropped += excess
+
+    def _write(self, final: bool) -> None:
+        if not self._backlog and not self._batch_backlog:
+            self._maybe_health(final)
+            return
+        if time.monotonic() < self._retry_at and not final:
+            return
+        try:
+            sink = self._open()
+            if self._backlog:
+                sink.write_events(self._backlog)
+                self.written += len(self._backlog)
+                self._backlog = []
+            if self._batch_backlog:
+                sink.write_batches(list(self._batch_backlog.values()))
+                self._batch_backlog = {}
+            self._backoff = 0.5
+        except Exception as err:
+            self.sink_errors += 1
+            self.last_error = f"cannot write to sink {self.target}: {type(err).__name__}: {err}"
+            self._health_dirty = True
+            self._close_sink()
+            self._retry_at = time.monotonic() + self._backoff
+            self._backoff = min(self._backoff * 2, 30.0)
+            return
+        self._maybe_health(final)
+
+    def _open(self) -> Sink:
+        if self._sink is None:
+            if _is_sqlite_target(self.target):
+                self._sink = SQLiteSink(Path(self.target).expanduser(), busy_timeout_s=SINK_BUSY_TIMEOUT_S)
+            else:
+                self._sink = open_sink(self.target)
+        return self._sink
+
+    def _close_sink(self) -> None:
+        for closer in (self._sink, self._health):
+            if closer is not None:
+                try:
+                    closer.close()
+                except Exception as err:
+                    self.last_error = f"closing sink {self.target}: {err}"
+        self._sink = self._health = None
+
+    def _report(self) -> None:
+        """Say once, on stderr, that events are being lost; the counters keep the details."""
+        if self._reported or not (self.dropped or self.sink_errors or self.internal_errors):
+            return
+        self._reported = True
+        print(
+            f"claudetop: usage events are not being recorded ({self.last_error or 'queue full'}); "
+            "the application is unaffected. Counters: claudetop.hook.stats().",
+            file=sys.stderr,
+        )
+
+    def _maybe_health(self, final: bool) -> None:
+        """Keep a ``hook_health`` row in the SQLite sink's ``meta`` table when something went wrong."""
+        problems = self.dropped or self.sink_errors or self.internal_errors
+        if not problems or not self._health_dirty or not _is_sqlite_target(self.target):
+            return
+        if not final and time.monotonic() - self._health_at < HEALTH_EVERY_S:
+            return
+        self._health_at = time.monotonic()
+        try:
+            if self._health is None:
+                self._health = connect_sqlite(Path(self.target).expanduser(), busy_timeout_s=0.5)
+            stats = asdict(self.stats())
+            stats["updated_at"] = datetime.now(UTC).isoformat()
+            self._health.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                (
+                    f"hook_health:{socket.gethostname()}:{os.getpid()}",
+                    json.dumps(stats),
+                ),
+            )
+            self._health_dirty = False
+        except Exception as err:
+            self.last_error = f"cannot record hook health in {self.target}: {err}"
+
+    # --- process lifecycle --------------------------------------------------------------------
+
+    def after_fork_in_child(self) -> None:
+        # The parent's SQLite handles must be neither used nor closed here (closing could
+        # checkpoint the parent's WAL): keep them referenced and start over.
+        _ORPHANS.extend(c for c in (self._sink, self._health) if c is not None)
+        self._reset()
+
+
+_WRITERS: weakref.WeakSet[Writer] = weakref.WeakSet()
+_ORPHANS: list[object] = []
+_exit_hook_installed = False
+
+
+def _ensure_exit_hook() -> None:
+    global _exit_hook_installed
+    if not _exit_hook_installed:
+        _exit_hook_installed = True
+        atexit.register(close_all)
+
+
+def close_all() -> None:
+    """Flush and stop every writer, each within its short timeout; runs at interpreter exit."""
+    for writer in list(_WRITERS):
+        writer.close()
+
+
+def _after_fork_in_child() -> None:
+    writers = list(_WRITERS)
+    for writer in writers:
+        writer.after_fork_in_child()
+    if writers and "multiprocessing" in sys.modules:
+        # forked multiprocessing children leave through os._exit, which skips atexit
+        from multiprocessing.util import Finalize
+
+        Finalize(None, close_all, exitpriority=100)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
