@@ -176,20 +176,13 @@ class MonitorApp(App[int]):
 
     # --- policies ---------------------------------------------------------------------------
 
-    def policy_mode(self, name: PolicyName) -> PolicyMode:
-        if self.latest is not None:
-            for row in self.latest.policies:
-                if row.name is name:
-                    return row.mode
-        return PolicyMode.OFF
-
     def action_toggle_policy(self, name: str) -> None:
         policy = PolicyName(name)
         panel = self.query_one(PoliciesPanel)
         if self.policy_writer is None:
             panel.note(policy, "read-only: policies live in a SQLite sink")
             return
-        target = self.policy_mode(policy).next()
+        target = panel.mode(policy).next()
         if target is PolicyMode.ENFORCE:
             self.push_screen(
                 ConfirmScreen(
@@ -221,14 +214,16 @@ class MonitorApp(App[int]):
 
     @on(PolicyApplied)
     def _on_policy_applied(self, message: PolicyApplied) -> None:
-        self.query_one(PoliciesPanel).note(message.change.name, None)
+        self.query_one(PoliciesPanel).applied_change(message.change)
+        self.feed.refresh_now()
         self.notify(
             f"{message.change.name.value}: {message.change.from_mode.value} → {message.change.to_mode.value}"
         )
 
     @on(PolicyRefusedNotice)
     def _on_policy_refused(self, message: PolicyRefusedNotice) -> None:
-        self.query_one(PoliciesPanel).note(message.name, f"refused: {message.reason}")
+        self.query_one(PoliciesPanel).note(message.name, f"refused: {message.reason.splitlines()[0]}")
+        self.notify(message.reason, title=f"{message.name.value} not changed", severity="error", timeout=15)
 
     # --- other actions ----------------------------------------------------------------------
 

@@ -51,9 +51,15 @@ class SnapshotWorker:
     """Runs ``build`` on a daemon thread, every ``interval_s`` seconds after the previous build ends."""
 
     def __init__(
-        self, build: Callable[[], Snapshot], interval_s: float = 1.0, name: str = "claudetop-feed"
+        self,
+        build: Callable[[], Snapshot],
+        interval_s: float = 1.0,
+        *,
+        close: Callable[[], None] | None = None,
+        name: str = "claudetop-feed",
     ) -> None:
         self.build = build
+        self._close = close
         self.interval_s = min(max(interval_s, MIN_INTERVAL_S), MAX_INTERVAL_S)
         self._jobs: deque[Job] = deque()
         self._wake = threading.Event()
@@ -102,3 +108,5 @@ class SnapshotWorker:
             self.cycles += 1
             self._wake.wait(self.interval_s)
             self._wake.clear()
+        if self._close is not None:
+            self._close()

@@ -29,7 +29,7 @@ from claudetop.model import (
     SourceStatus,
 )
 
-NOW = datetime(2025, 11, 20, 14, 30, tzinfo=UTC)
+NOW = datetime(2024, 11, 20, 14, 30, tzinfo=UTC)
 
 
 def fixed_snapshot(*, cache_mode: PolicyMode = PolicyMode.OFF) -> Snapshot:
@@ -163,7 +163,7 @@ def fixed_snapshot(*, cache_mode: PolicyMode = PolicyMode.OFF) -> Snapshot:
     )
     days = NOW.day
     daily = tuple(
-        DailySpend(day=date(2025, 11, d), cost_micros=120_000_000 + d * 3_000_000) for d in range(1, days + 1)
+        DailySpend(day=date(2024, 11, d), cost_micros=120_000_000 + d * 3_000_000) for d in range(1, days + 1)
     )
     projection = ProjectionView(
         method="month to date + mean daily spend of the last 7 days x 10 days left",
@@ -208,7 +208,7 @@ def fixed_snapshot(*, cache_mode: PolicyMode = PolicyMode.OFF) -> Snapshot:
         ),
         daily=daily,
         projected_line=tuple(
-            DailySpend(day=date(2025, 11, d), cost_micros=2_812_345_678 + (d - days) * 140_617_284)
+            DailySpend(day=date(2024, 11, d), cost_micros=2_812_345_678 + (d - days) * 140_617_284)
             for d in range(days + 1, 31)
         ),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from textual.content import Content
 
-from claudetop.model import PolicyMode, PolicyName, Snapshot
+from claudetop.model import PolicyChange, PolicyMode, PolicyName, Snapshot
 from claudetop.ui.panels.base import Panel
 from claudetop.ui.widgets.figures import columns, lines, money
 
@@ -29,6 +29,24 @@ class PoliciesPanel(Panel):
         super().__init__(id=id)
         self.notices: dict[PolicyName, tuple[str, str]] = {}
         """Per policy: (style, text) of the last refusal or pending action, shown in its row."""
+        self.applied: dict[PolicyName, PolicyChange] = {}
+        """Changes written by this monitor that no snapshot has caught up with yet."""
+
+    def show(self, snapshot: Snapshot) -> None:
+        self.applied = {n: c for n, c in self.applied.items() if c.at > snapshot.header.generated_at}
+        super().show(snapshot)
+
+    def applied_change(self, change: PolicyChange) -> None:
+        self.applied[change.name] = change
+        self.notices.pop(change.name, None)
+        self.refresh()
+
+    def mode(self, name: PolicyName) -> PolicyMode:
+        """The newest known mode: this monitor's own change if the snapshot predates it."""
+        if name in self.applied:
+            return self.applied[name].to_mode
+        rows = {row.name: row for row in self.snapshot.policies} if self.snapshot else {}
+        return rows[name].mode if name in rows else PolicyMode.OFF
 
     def note(self, name: PolicyName, text: str | None, style: str = "$error") -> None:
         if text is None:
@@ -45,7 +63,7 @@ class PoliciesPanel(Panel):
         rows = [heading] if height > len(PolicyName) else []
         for name in PolicyName:
             row = by_name.get(name)
-            mode = row.mode if row else PolicyMode.OFF
+            mode = self.mode(name)
             label = Content(f"{_LABEL[name]}")
             if name in self.notices:
                 style, text = self.notices[name]

@@ -1,0 +1,25 @@
+"""What the monitor is asked to watch and how to show it: the CLI's options, as plain data, so
+``claudetop`` and ``claudetop demo`` open the same app the same way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class MonitorOptions:
+    sinks: tuple[str, ...] = ()
+    """SQLite paths, ``.jsonl`` paths or ``postgresql://`` URLs; empty means the configured sink."""
+    jsonl: tuple[Path, ...] = ()
+    claude_code: tuple[Path, ...] = ()
+    """Claude Code transcript directories; empty means the default location, if it exists."""
+    no_claude_code: bool = False
+    delay_s: float | None = None
+    """Refresh interval; ``None`` means the config's ``monitoring.refresh_interval_s``."""
+    theme: str | None = None
+    budget_usd: Decimal | None = None
+    config: Path | None = None
+    no_color: bool = False
+    animations: bool = True
