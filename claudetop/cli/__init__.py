@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from claudetop._version import __version__
 
-_SUBCOMMANDS: tuple[str, ...] = ("policy",)
+_SUBCOMMANDS: tuple[str, ...] = ("policy", "report")
 """Module names under ``claudetop.cli``, in the order ``--help`` lists them."""
 
 EXIT_OK = 0
@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="top for Anthropic Claude API spend.",
     )
     parser.add_argument("--version", action="version", version=f"claudetop {__version__}")
+    importlib.import_module("claudetop.cli.monitor").add_options(parser)
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     for name in _SUBCOMMANDS:
         importlib.import_module(f"claudetop.cli.{name}").register(subparsers)
@@ -42,8 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)
     if func is None:
-        parser.print_help()
-        return EXIT_USAGE
+        func = importlib.import_module("claudetop.cli.monitor").run
     code: int = func(args)
     return code
 

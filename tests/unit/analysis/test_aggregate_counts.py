@@ -2,7 +2,6 @@ from datetime import timedelta
 
 from claudetop.analysis.aggregate import Aggregator
 from claudetop.model import Endpoint
-
 from tests.unit.analysis.helpers import T0, ev, prefix
 
 
@@ -68,7 +67,12 @@ def test_old_minutes_fold_into_hours_without_changing_totals() -> None:
 
 def test_max_tokens_stops_and_series() -> None:
     a = Aggregator()
-    a.add([ev(timedelta(minutes=m), output_tokens=10, stop_reason="max_tokens" if m else "end_turn") for m in (0, 6, 7)])
+    a.add(
+        [
+            ev(timedelta(minutes=m), output_tokens=10, stop_reason="max_tokens" if m else "end_turn")
+            for m in (0, 6, 7)
+        ]
+    )
     assert a.total().max_tokens_stops == 2
     series = a.series(T0, T0 + timedelta(minutes=15), 300)
     assert [c.requests for _, c in series] == [1, 2, 0]
@@ -86,4 +90,9 @@ def test_prefix_reads_writes_and_ttl_gaps() -> None:
         ]
     )
     stats = a.prefixes[("claude-sonnet-4-6", p.sha256)]
-    assert (stats.writes_5m, stats.reads, stats.rewrites_after_gap, stats.rewrites_gap_under_1h) == (3, 1, 2, 1)
+    assert (stats.writes_5m, stats.reads, stats.rewrites_after_gap, stats.rewrites_gap_under_1h) == (
+        3,
+        1,
+        2,
+        1,
+    )

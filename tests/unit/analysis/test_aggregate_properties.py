@@ -8,7 +8,6 @@ from claudetop.analysis.rates import RateTable
 from claudetop.analysis.whatif import replay
 from claudetop.config import Config
 from claudetop.model import UsageEvent
-
 from tests.unit.analysis.helpers import TablePricer, ev, prefix
 
 _events = st.lists(

@@ -1,0 +1,306 @@
+"""``claudetop report``: the monitor's numbers without a terminal UI (text, Markdown, JSON).
+
+The JSON document is the source of truth; text and Markdown are rendered from it, so all three
+show the same numbers. Its schema is documented in ``docs/report-schema.md`` and versioned by
+``SCHEMA_VERSION`` (bump it on any incompatible change).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from claudetop.analysis.aggregate import Aggregator, Counts, label
+from claudetop.analysis.projection import month_bounds
+from claudetop.analysis.rates import RateTable
+from claudetop.analysis.snapshot import build_snapshot
+from claudetop.config import Config
+from claudetop.model import (
+    Micros,
+    PolicySet,
+    ScenarioRow,
+    Snapshot,
+    SourceStatus,
+    format_usd,
+    micros_from_usd,
+    usd_str,
+)
+from claudetop.pricing import ModelPriceOverride, PriceBook
+from claudetop.sources.claude_code import ClaudeCodeSource
+from claudetop.sources.jsonl import JsonlSource
+from claudetop.sources.sink import SinkSource
+from claudetop.sources.types import Source
+
+SCHEMA_VERSION = 1
+
+
+def pricebook_for(config: Config) -> PriceBook:
+    overrides = {m: ModelPriceOverride(**o.model_dump()) for m, o in config.pricing.models.items()}
+    return PriceBook(overrides=overrides, residency_multiplier=config.pricing.residency_multiplier)
+
+
+def open_report_sources(
+    sinks: Sequence[Path], jsonl: Sequence[Path], claude_code: Sequence[Path] | None, pricebook: PriceBook
+) -> list[Source]:
+    """Sources that read everything from the start, without checkpoints (a report is a full read)."""
+    sources: list[Source] = [SinkSource(p) for p in sinks]
+    if jsonl:
+        sources.append(JsonlSource(list(jsonl)))
+    if claude_code is not None:
+        sources.append(ClaudeCodeSource(list(claude_code) or None, pricebook=pricebook, settle_s=0.0))
+    return sources
+
+
+def drain(sources: Sequence[Source], agg: Aggregator, max_polls: int = 10_000) -> PolicySet:
+    """Poll every source until none has anything new; returns the last policy set seen."""
+    policies = PolicySet()
+    for source in sources:
+        for _ in range(max_polls):
+            delta = source.poll()
+            if not delta:
+                break
+            agg.add(delta.events)
+            agg.add_batches(delta.batches)
+            if delta.policies is not None:
+                policies = delta.policies
+    return policies
+
+
+def _tokens(c: Counts) -> dict[str, int]:
+    return {
+        "input": c.input,
+        "output": c.output,
+        "cache_write_5m": c.write_5m,
+        "cache_write_1h": c.write_1h,
+        "cache_read": c.read,
+    }
+
+
+def _usage(c: Counts) -> dict[str, Any]:
+    return {
+        "requests": c.requests,
+        "cost_usd": usd_str(c.cost_micros),
+        "unpriced_requests": c.unpriced,
+        "tokens": _tokens(c),
+    }
+
+
+def _keyed(groups: Mapping[tuple[Any, ...], Counts]) -> dict[str, dict[str, Any]]:
+    return {label(k[0]): _usage(c) for k, c in sorted(groups.items(), key=lambda kv: label(kv[0][0]))}
+
+
+def _opt_usd(m: Micros | None) -> str | None:
+    return None if m is None else usd_str(m)
+
+
+def report_data(
+    agg: Aggregator, snap: Snapshot, since: datetime | None, until: datetime | None
+) -> dict[str, Any]:
+    total = agg.total(since, until)
+    by_model = agg.window(since, until, by=("model",))
+    by_task = agg.window(since, until, by=("task",))
+    p = snap.projection
+    scen: dict[str, ScenarioRow] = {s.name: s for s in p.scenarios}
+    b = snap.batches
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "generated_at": snap.header.generated_at.isoformat(),
+        "period": {
+            "since": since.isoformat() if since else None,
+            "until": until.isoformat() if until else None,
+        },
+        "totals": _usage(total),
+        "by_model": {
+            label(k[0]): _usage(c) for k, c in sorted(by_model.items(), key=lambda kv: label(kv[0][0]))
+        },
+        "by_task": {
+            label(k[0]): _usage(c) for k, c in sorted(by_task.items(), key=lambda kv: label(kv[0][0]))
+        },
+        "cache": {
+            "hit_ratio": snap.cache.hit_ratio,
+            "reads_per_write": snap.cache.reads_per_write,
+            "break_even_reads_per_write": snap.cache.break_even_reads_per_write,
+            "saved_usd": usd_str(snap.cache.saved_micros),
+        },
+        "batch": {
+            "share_of_requests": b.share_of_requests,
+            "saved_usd": usd_str(b.saved_micros),
+            "batches_in_progress": b.batches_in_progress,
+            "batches_ended": b.batches_ended,
+            "requests_processing": b.requests_processing,
+            "requests_succeeded": b.requests_succeeded,
+            "requests_errored": b.requests_errored,
+            "requests_expired": b.requests_expired,
+            "requests_canceled": b.requests_canceled,
+            "oldest_in_progress_age_s": b.oldest_in_progress_age_s,
+        },
+        "projection": {
+            "method": p.method,
+            "month_to_date_usd": usd_str(p.month_to_date_micros),
+            "projected_month_usd": usd_str(p.projected_month_micros),
+            "projected_low_usd": usd_str(p.low_micros),
+            "projected_high_usd": usd_str(p.high_micros),
+            "projected_with_enabled_policies_usd": usd_str(
+                _projected_with(p.month_to_date_micros, p.projected_month_micros, scen, "enabled_policies")
+            ),
+            "projected_with_all_policies_usd": usd_str(
+                _projected_with(p.month_to_date_micros, p.projected_month_micros, scen, "all_policies")
+            ),
+            "budget_usd": _opt_usd(snap.header.budget_micros),
+            "scenarios": [
+                {
+                    "name": s.name,
+                    "label": s.label,
+                    "monthly_cost_usd": usd_str(s.monthly_cost_micros),
+                    "cache_hit_ratio": s.cache_hit_ratio,
+                    "model_mix": s.model_mix,
+                    "batch_share": s.batch_share,
+                }
+                for s in p.scenarios
+            ],
+        },
+        "findings": [
+            {
+                "id": f.id,
+                "title": f.title,
+                "severity": f.severity,
+                "monthly_impact_usd": _opt_usd(f.monthly_impact_micros),
+                "evidence": list(f.evidence),
+                "fix": f.fix,
+            }
+            for f in snap.findings
+        ],
+        "unpriced": [{"model": u.model, "requests": u.requests, "tokens": u.tokens} for u in snap.unpriced],
+        "sources": [s.model_dump(mode="json") for s in snap.header.sources],
+    }
+
+
+def _projected_with(mtd: Micros, projected: Micros, scen: Mapping[str, ScenarioRow], name: str) -> Micros:
+    """Month to date plus the rest of the month at the scenario's cost relative to now."""
+    now_row, row = scen.get("now"), scen.get(name)
+    if now_row is None or row is None or not now_row.monthly_cost_micros:
+        return projected
+    return mtd + round((projected - mtd) * row.monthly_cost_micros / now_row.monthly_cost_micros)
+
+
+def over_budget(data: Mapping[str, Any]) -> bool:
+    budget: str | None = data["projection"]["budget_usd"]
+    return budget is not None and Decimal(data["projection"]["projected_month_usd"]) > Decimal(budget)
+
+
+def _money(text: str | None) -> str:
+    return "unpriced" if text is None else format_usd(micros_from_usd(text))
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.1%}"
+
+
+def _lines(data: Mapping[str, Any], md: bool) -> list[str]:
+    t, c, b, p = data["totals"], data["cache"], data["batch"], data["projection"]
+    h = "## " if md else ""
+    out = [
+        f"{'# ' if md else ''}claudetop report ({data['generated_at']})",
+        "",
+        f"{h}Totals",
+        f"requests: {t['requests']:,}   cost: {_money(t['cost_usd'])}   "
+        + "   ".join(f"{k}: {v:,}" for k, v in t["tokens"].items()),
+        "",
+        f"{h}Projection",
+        f"month to date: {_money(p['month_to_date_usd'])}   "
+        f"projected month: {_money(p['projected_month_usd'])} "
+        f"({_money(p['projected_low_usd'])} - {_money(p['projected_high_usd'])})",
+        f"with enabled policies: {_money(p['projected_with_enabled_policies_usd'])}   "
+        f"with all policies: {_money(p['projected_with_all_policies_usd'])}"
+        + (f"   budget: {_money(p['budget_usd'])}" if p["budget_usd"] else ""),
+        f"method: {p['method']}",
+        "",
+    ]
+    rows = [
+        (
+            s["label"],
+            _money(s["monthly_cost_usd"]),
+            _pct(s["cache_hit_ratio"]),
+            s["model_mix"],
+            _pct(s["batch_share"]),
+        )
+        for s in p["scenarios"]
+    ]
+    head = ("strategy", "monthly cost", "cache hit rate", "model use", "batch use")
+    if md:
+        out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        out += ["| " + " | ".join(r) + " |" for r in rows]
+    else:
+        out += [
+            "  ".join(f"{x:<28}" if i == 0 else f"{x:>14}" for i, x in enumerate(r)) for r in [head, *rows]
+        ]
+    out += [
+        "",
+        f"{h}Cache",
+        f"hit ratio: {_pct(c['hit_ratio'])}   reads per write: "
+        f"{'n/a' if c['reads_per_write'] is None else format(c['reads_per_write'], '.2f')} "
+        f"(break-even {c['break_even_reads_per_write']:g})   saved: {_money(c['saved_usd'])}",
+        "",
+        f"{h}Batches",
+        f"share of requests: {_pct(b['share_of_requests'])}   saved: {_money(b['saved_usd'])}   "
+        f"in progress: {b['batches_in_progress']}   ended: {b['batches_ended']}   "
+        f"errored: {b['requests_errored']}   expired: {b['requests_expired']}",
+        "",
+    ]
+    for title, key in (("By model", "by_model"), ("By task", "by_task")):
+        out.append(f"{h}{title}")
+        for name, u in data[key].items():
+            out.append(f"{'- ' if md else '  '}{name}: {u['requests']:,} requests, {_money(u['cost_usd'])}")
+        out.append("")
+    out.append(f"{h}Findings")
+    for f in data["findings"]:
+        impact = f["monthly_impact_usd"]
+        out.append(f"{'- ' if md else '* '}{f['title']} ({_money(impact) + '/month' if impact else 'risk'})")
+        out += [f"    {e}" for e in f["evidence"]]
+        out.append(f"    fix: {f['fix']}")
+    if not data["findings"]:
+        out.append("none")
+    if data["unpriced"]:
+        out += ["", f"{h}Unpriced models"]
+        out += [f"  {u['model']}: {u['requests']:,} requests" for u in data["unpriced"]]
+    return out
+
+
+def render(data: Mapping[str, Any], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(data, indent=2)
+    return "\n".join(_lines(data, fmt == "markdown")) + "\n"
+
+
+def build_report(
+    sources: Sequence[Source],
+    config: Config,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    budget_usd: Decimal | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    agg = Aggregator(replay_cap=2_000_000)
+    policies = drain(sources, agg)
+    book = pricebook_for(config)
+    budget = budget_usd if budget_usd is not None else config.monitoring.monthly_budget_usd
+    health: list[SourceStatus] = [s.health() for s in sources]
+    at = now or datetime.now(UTC)
+    since = since if since is not None else month_bounds(at)[0]
+    snap = build_snapshot(
+        agg,
+        at,
+        policies,
+        config,
+        RateTable(book, at),
+        since=since,
+        until=until,
+        sources=health,
+        budget_micros=micros_from_usd(budget) if budget is not None else None,
+    )
+    return report_data(agg, snap, since, until)

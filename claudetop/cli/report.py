@@ -1,0 +1,81 @@
+"""``claudetop report``: print the monitor's numbers (text, Markdown or JSON); exit 3 over budget."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from claudetop.cli import EXIT_OK, EXIT_OVER_BUDGET, EXIT_USAGE
+
+
+def _when(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"not an ISO date or datetime: {text!r}") from err
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _usd(text: str) -> Decimal:
+    try:
+        value = Decimal(text.lstrip("$"))
+    except InvalidOperation as err:
+        raise argparse.ArgumentTypeError(f"not an amount in USD: {text!r}") from err
+    if value <= 0:
+        raise argparse.ArgumentTypeError("the budget must be positive")
+    return value
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("report", help="print spend, cache, batches, projection and findings headless")
+    p.add_argument(
+        "--sink", action="append", type=Path, default=[], metavar="P", help="SQLite sink, repeatable"
+    )
+    p.add_argument("--jsonl", action="append", type=Path, default=[], metavar="P", help="JSONL file/dir")
+    p.add_argument(
+        "--claude-code",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="DIR",
+        help="read Claude Code transcripts (default: ~/.claude)",
+    )
+    p.add_argument("--since", type=_when, help="start (ISO date/datetime, UTC); default: start of this month")
+    p.add_argument("--until", type=_when, help="end (exclusive)")
+    p.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    p.add_argument("--budget", type=_usd, metavar="USD", help="monthly budget (exit 3 above it)")
+    p.add_argument("--config", type=Path, metavar="PATH")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from claudetop.analysis.report import (
+        build_report,
+        open_report_sources,
+        over_budget,
+        pricebook_for,
+        render,
+    )
+    from claudetop.config import ConfigError, default_sink_path, load_config
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return EXIT_USAGE
+    sinks = list(args.sink)
+    if not sinks and not args.jsonl and args.claude_code is None:
+        sinks = [Path(config.sink.path).expanduser() if config.sink.path else default_sink_path()]
+    missing = [p for p in sinks if not p.exists()]
+    if missing:
+        print(f"claudetop report: no such sink: {', '.join(map(str, missing))}", file=sys.stderr)
+        return EXIT_USAGE
+    code_dirs = None if args.claude_code is None else ([Path(args.claude_code)] if args.claude_code else [])
+    sources = open_report_sources(sinks, args.jsonl, code_dirs, pricebook_for(config))
+    data = build_report(sources, config, since=args.since, until=args.until, budget_usd=args.budget)
+    sys.stdout.write(render(data, args.format))
+    return EXIT_OVER_BUDGET if over_budget(data) else EXIT_OK
