@@ -1,0 +1,74 @@
+"""The default command: ``claudetop`` with no subcommand opens the live monitor."""
+
+from __future__ import annotations
+
+import argparse
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+
+def _positive_decimal(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value.is_finite() or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive amount, got {text!r}")
+    return value
+
+
+def _delay(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0.1 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"must be between 0.1 and 3600 seconds, got {text!r}")
+    return value
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    """The monitor's options, on the top-level parser (they apply when no subcommand is given)."""
+    group = parser.add_argument_group("monitor (the default command)")
+    group.add_argument(
+        "--sink", action="append", default=[], metavar="PATH|URL", help="sink to watch (repeatable)"
+    )
+    group.add_argument(
+        "--jsonl", action="append", default=[], type=Path, metavar="PATH", help="JSONL log to tail"
+    )
+    group.add_argument(
+        "--claude-code",
+        nargs="?",
+        action="append",
+        const="",
+        default=[],
+        metavar="DIR",
+        help="read Claude Code transcripts (default dir: ~/.claude/projects)",
+    )
+    group.add_argument("--no-claude-code", action="store_true", help="do not read Claude Code transcripts")
+    group.add_argument("-d", "--delay", type=_delay, metavar="SECONDS", help="refresh interval")
+    group.add_argument("--theme", help="colour theme (dark, light, ansi, high-contrast or a user theme)")
+    group.add_argument("--budget", type=_positive_decimal, metavar="USD", help="monthly budget in US dollars")
+    group.add_argument("--config", type=Path, metavar="PATH", help="config file")
+    group.add_argument("--no-color", action="store_true", help="no colours (also: NO_COLOR=1)")
+    group.add_argument("--no-animations", action="store_true", help="no animations (automatic over SSH)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from claudetop.ui.options import MonitorOptions
+    from claudetop.ui.run import run_monitor
+
+    return run_monitor(
+        MonitorOptions(
+            sinks=tuple(args.sink),
+            jsonl=tuple(args.jsonl),
+            claude_code=tuple(Path(d) for d in args.claude_code if d),
+            no_claude_code=args.no_claude_code,
+            delay_s=args.delay,
+            theme=args.theme,
+            budget_usd=args.budget,
+            config=args.config,
+            no_color=args.no_color,
+            animations=not args.no_animations,
+        )
+    )

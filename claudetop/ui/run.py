@@ -1,0 +1,92 @@
+"""``run_monitor(options)``: from command-line options to a running monitor and an exit code.
+
+Everything that can be wrong before the screen opens (config, theme files, key names, an unknown
+theme) is reported as ``path:line: message`` with exit code 2, before the terminal is taken over.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from claudetop.analysis.aggregate import Aggregator
+from claudetop.analysis.rates import RateTable
+from claudetop.analysis.report import pricebook_for
+from claudetop.config import EXIT_CONFIG, Config, ConfigError, default_config_path, load_config, sink_target
+from claudetop.model import micros_from_usd
+from claudetop.policies import PolicyStore
+from claudetop.sources import open_sources
+from claudetop.sources.types import Source
+from claudetop.ui.app import MonitorApp
+from claudetop.ui.keys import keymap_from_config
+from claudetop.ui.options import MonitorOptions
+from claudetop.ui.pipeline import Pipeline
+from claudetop.ui.themes import load_themes, theme_cycle
+from claudetop.ui.worker import SnapshotWorker
+
+
+def _policy_target(targets: Sequence[str]) -> str | None:
+    """The first sink that can hold policies (a SQLite file: not ``.jsonl``, not a URL), if any."""
+    for target in targets:
+        if not target.endswith(".jsonl") and "://" not in target:
+            return target
+    return None
+
+
+def build_app(options: MonitorOptions, config: Config, env: dict[str, str] | None = None) -> MonitorApp:
+    """The app for these options, with its feed thread not yet started. Raises ``ConfigError``."""
+    environ = dict(os.environ) if env is None else env
+    user_themes = default_config_path().parent / "themes"
+    themes = load_themes(user_themes)
+    theme = options.theme or environ.get("CLAUDETOP_THEME") or config.theme
+    if theme not in themes:
+        available = ", ".join(theme_cycle(themes))
+        raise ConfigError.single("--theme", None, f"unknown theme {theme!r} (available: {available})")
+    keymap = keymap_from_config(config.keys, str(options.config or default_config_path()))
+    targets = list(options.sinks) or [sink_target(config)]
+    sources: list[Source] = list(
+        open_sources(
+            sinks=targets,
+            jsonl=list(options.jsonl),
+            claude_code=list(options.claude_code),
+            use_claude_code=not options.no_claude_code,
+        )
+    )
+    budget = options.budget_usd or config.monitoring.monthly_budget_usd
+    policy_target = _policy_target(targets)
+    pipeline = Pipeline(
+        sources,
+        Aggregator(),
+        config,
+        RateTable(pricebook_for(config)),
+        open_store=(lambda: PolicyStore(policy_target, config=config)) if policy_target else None,
+        clock=lambda: datetime.now(UTC),
+        budget_micros=micros_from_usd(budget) if budget is not None else None,
+    )
+    feed = SnapshotWorker(
+        pipeline, options.delay_s or config.monitoring.refresh_interval_s, close=pipeline.close
+    )
+    return MonitorApp(
+        feed,
+        policies=pipeline if policy_target else None,
+        themes=themes,
+        theme=theme,
+        keymap=keymap,
+        animations=options.animations,
+    )
+
+
+def run_monitor(options: MonitorOptions) -> int:
+    """Open the monitor; returns the process exit code (0 on ``q`` or a hung-up terminal)."""
+    if options.no_color:
+        os.environ["NO_COLOR"] = "1"  # Textual and any alert command both honour the standard variable
+    try:
+        config = load_config(options.config)
+        app = build_app(options, config)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return EXIT_CONFIG
+    code = app.run()
+    return code if code is not None else app.return_code or 0
