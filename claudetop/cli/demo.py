@@ -1,0 +1,79 @@
+"""``claudetop demo``: the whole product on a loopback fake API, no key, no network."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
+    return value
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(n.strip() for n in text.split(",") if n.strip())
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "demo",
+        help="run the monitor on a simulated workload (no API key, no network)",
+        description="Start a loopback fake Anthropic API and a workload that calls it through the real SDK "
+        "with the claudetop hook installed, then watch it.",
+    )
+    p.add_argument("--headless", action="store_true", help="no monitor; print a summary at the end")
+    p.add_argument(
+        "--duration", type=_positive, metavar="SECONDS", help="real seconds to run (default: until Ctrl+C)"
+    )
+    p.add_argument(
+        "--speed", type=_positive, default=60.0, metavar="N", help="simulated seconds per real second"
+    )
+    p.add_argument(
+        "--sink", dest="demo_sink", type=Path, metavar="PATH", help="SQLite sink (default: a temporary file)"
+    )
+    p.add_argument("--scenario", type=_names, metavar="A,B", help="scenarios to run (default: all)")
+    p.add_argument("--pathologies", type=_names, default=(), metavar="A,B", help="pitfalls to inject")
+    p.add_argument(
+        "--policies", default="", metavar="NAME=MODE,...", help="starting policy modes, e.g. all=enforce"
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from claudetop.simulate.demo import Demo, DemoError, DemoOptions, parse_policies
+    from claudetop.simulate.workload import PATHOLOGIES, SCENARIO_NAMES
+
+    try:
+        scenarios = args.scenario or SCENARIO_NAMES
+        for name in scenarios:
+            if name not in SCENARIO_NAMES:
+                raise DemoError(f"--scenario: unknown {name!r} (known: {', '.join(SCENARIO_NAMES)})")
+        for name in args.pathologies:
+            if name not in PATHOLOGIES:
+                raise DemoError(f"--pathologies: unknown {name!r} (known: {', '.join(PATHOLOGIES)})")
+        policies = parse_policies(args.policies)
+        with tempfile.TemporaryDirectory(prefix="claudetop-demo-") as tmp:
+            options = DemoOptions(
+                sink=args.demo_sink or Path(tmp) / "demo.db",
+                duration_s=args.duration,
+                speed=args.speed,
+                scenarios=tuple(scenarios),
+                pathologies=tuple(args.pathologies),
+                policies=policies,
+                headless=args.headless,
+                seed=args.seed,
+            )
+            return Demo(options).run()
+    except DemoError as err:
+        print(f"claudetop demo: {err}", file=sys.stderr)
+        return 2

@@ -1,0 +1,193 @@
+"""``claudetop demo``: the fake API, the workload with the hook installed, and a view of the sink.
+
+Everything runs in this process: the server on its own loop thread, the workload on worker
+threads, the monitor (or a one-line-per-second text summary, or nothing when headless) on
+the main thread. Shutdown — end of duration or Ctrl+C — sets one stop event, joins every
+thread with a deadline and closes the server, so nothing outlives the command.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import anthropic
+
+import claudetop
+from claudetop.model import PolicyMode, PolicyName
+from claudetop.simulate.api import FakeAnthropic
+from claudetop.simulate.clock import SimClock
+from claudetop.simulate.workload import SCENARIO_NAMES, Workload
+
+SHUTDOWN_S = 2.0
+DEMO_API_KEY = "sk-ant-demo-0000"
+
+
+class DemoError(Exception):
+    """A demo option that cannot be honoured; the CLI prints it and exits 2."""
+
+
+@dataclass
+class DemoOptions:
+    sink: Path
+    duration_s: float | None = None
+    """Real seconds; ``None`` runs until Ctrl+C (or the monitor quits)."""
+    speed: float = 60.0
+    scenarios: tuple[str, ...] = SCENARIO_NAMES
+    pathologies: tuple[str, ...] = ()
+    policies: dict[str, str] = field(default_factory=dict)
+    headless: bool = False
+    seed: int = 0
+
+
+def parse_policies(text: str) -> dict[str, str]:
+    """``all=enforce,cache=off`` → ``{"cache": "off", "routing": "enforce", ...}`` (later entries win)."""
+    out: dict[str, str] = {}
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, mode = item.partition("=")
+        if not sep or mode not in {m.value for m in PolicyMode}:
+            raise DemoError(f"--policies: {item!r} is not NAME=MODE with MODE one of off, shadow, enforce")
+        names = [p.value for p in PolicyName] if name == "all" else [name]
+        for n in names:
+            if n not in {p.value for p in PolicyName}:
+                raise DemoError(
+                    f"--policies: unknown policy {n!r} (known: all, {', '.join(p.value for p in PolicyName)})"
+                )
+            out[n] = mode
+    return out
+
+
+def _apply_policies(sink: Path, policies: dict[str, str]) -> None:
+    if not policies:
+        return
+    try:
+        from claudetop.policies import PolicyRefused, PolicyStore
+    except ImportError:
+        raise DemoError("--policies needs claudetop.policies, which is not installed") from None
+    with PolicyStore(sink) as store:
+        for name, mode in policies.items():
+            try:
+                store.set(name, mode, by="claudetop demo", reason="claudetop demo --policies")
+            except PolicyRefused as refused:
+                raise DemoError(f"--policies {name}={mode}: {refused}") from None
+
+
+def _instrumenter(sink: Path) -> Callable[[Any], Any] | None:
+    instrument = getattr(claudetop, "instrument", None)
+    if instrument is None:
+        return None
+
+    def wrap(client: Any) -> Any:
+        return instrument(client, sink=str(sink), app="claudetop-demo")
+
+    return wrap
+
+
+@dataclass
+class Demo:
+    options: DemoOptions
+    out: TextIO = sys.stdout
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> int:
+        opts = self.options
+        opts.sink.parent.mkdir(parents=True, exist_ok=True)
+        _ensure_sink(opts.sink)
+        _apply_policies(opts.sink, opts.policies)
+        wrap = _instrumenter(opts.sink)
+        if wrap is None:
+            print(
+                "claudetop demo: the hook (claudetop.instrument) is not available; nothing is recorded",
+                file=sys.stderr,
+            )
+        clock = SimClock(speed=opts.speed)
+        with FakeAnthropic(clock=clock) as fake:
+
+            def sync_client() -> anthropic.Anthropic:
+                client = anthropic.Anthropic(base_url=fake.base_url, api_key=DEMO_API_KEY, max_retries=2)
+                return wrap(client) if wrap else client
+
+            def async_client() -> anthropic.AsyncAnthropic:
+                client = anthropic.AsyncAnthropic(base_url=fake.base_url, api_key=DEMO_API_KEY, max_retries=2)
+                return wrap(client) if wrap else client
+
+            workload = Workload(
+                sync_client,
+                clock,
+                opts.scenarios,
+                async_client_factory=async_client,
+                pathologies=opts.pathologies,
+                seed=opts.seed,
+                stop=self.stop,
+            )
+            sim_duration = (opts.duration_s or 365 * 86400) * opts.speed if opts.speed else 0.0
+            runner = threading.Thread(
+                target=workload.run, args=(sim_duration,), name="demo-workload", daemon=True
+            )
+            runner.start()
+            try:
+                self._foreground(fake, workload, runner)
+            except KeyboardInterrupt:
+                pass
+            finally:
+                self.stop.set()
+                runner.join(SHUTDOWN_S)
+            if opts.headless or not _has_ui():
+                self._summary(fake, workload, final=True)
+        return 0
+
+    def _foreground(self, fake: FakeAnthropic, workload: Workload, runner: threading.Thread) -> None:
+        opts = self.options
+        deadline = None if opts.duration_s is None else time.monotonic() + opts.duration_s
+        if not opts.headless and _has_ui():
+            from claudetop.ui.options import MonitorOptions
+            from claudetop.ui.run import run_monitor
+
+            if deadline is not None:
+                threading.Timer(opts.duration_s or 0, self.stop.set).start()
+            run_monitor(MonitorOptions(sinks=(str(opts.sink),), no_claude_code=True))
+            return
+        while not self.stop.is_set() and runner.is_alive():
+            remaining = 1.0 if deadline is None else min(1.0, deadline - time.monotonic())
+            if remaining <= 0 or self.stop.wait(remaining):
+                return
+            if not opts.headless:
+                self._summary(fake, workload, final=False)
+
+    def _summary(self, fake: FakeAnthropic, workload: Workload, *, final: bool) -> None:
+        stats = fake.stats
+        calls = ", ".join(f"{k} {v}" for k, v in sorted(workload.stats.calls.items())) or "none yet"
+        rows = fake.ledger.rows()
+        read = sum(r.cache_read for r in rows)
+        prompt = sum(r.input_tokens + r.cache_write_5m + r.cache_write_1h + r.cache_read for r in rows) or 1
+        head = "done" if final else time.strftime("%H:%M:%S")
+        print(
+            f"[{head}] sim {fake.clock.now_dt():%Y-%m-%d %H:%M} | requests {stats.requests} | {calls} | "
+            f"cache hit {read / prompt:.0%} | errors {sum(workload.stats.errors.values())}",
+            file=self.out,
+            flush=True,
+        )
+
+
+def _has_ui() -> bool:
+    try:
+        import claudetop.ui.run  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _ensure_sink(path: Path) -> None:
+    """Fail early and clearly when the sink path is unusable (a directory, unwritable...)."""
+    if path.is_dir():
+        raise DemoError(f"--sink {path}: is a directory")
+    try:
+        sqlite3.connect(path).close()
+    except sqlite3.Error as exc:
+        raise DemoError(f"--sink {path}: {exc}") from None
