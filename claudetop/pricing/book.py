@@ -186,24 +186,20 @@ class PriceBook:
         self.residency_multiplier = Decimal(residency_multiplier)
         self._overrides: dict[str, ModelPriceOverride] = {}
         for model_id, override in (overrides or {}).items():
-            key = _override_key(model_id)
-            if _genai.resolve(key) is None and (
-                override.input_per_mtok is None or override.output_per_mtok is None
-            ):
+            published = _genai.resolve(model_id)
+            if published is None and (override.input_per_mtok is None or override.output_per_mtok is None):
                 raise ValueError(
                     f"pricing override for {model_id!r}: the model has no published price, "
                     "so it needs input_per_mtok and output_per_mtok"
                 )
-            self._overrides[key] = override
+            self._overrides[_override_key(model_id) if published is None else published.id] = override
         self._rows: dict[tuple[str, bool, date, bool], _Row | None] = {}
 
     # --- model lookups -------------------------------------------------------------------------
 
     def _override_for(self, model_id: str, canonical: str | None) -> ModelPriceOverride | None:
-        found = self._overrides.get(_override_key(model_id))
-        if found is None and canonical is not None:
-            found = self._overrides.get(canonical)
-        return found
+        """Overrides of published models are keyed by canonical id, of new models by undated id."""
+        return self._overrides.get(canonical if canonical is not None else _override_key(model_id))
 
     def model_info(self, model_id: str) -> ModelInfo | None:
         """Like :func:`claudetop.pricing.model_info`, but also knowing models added by override."""
