@@ -1,4 +1,4 @@
-"""Where the hook writes usage: SQLite (default) or JSONL, behind one small ``Sink`` interface."""
+"""Where the hook writes usage: SQLite (default), JSONL or PostgreSQL, behind one small ``Sink`` interface."""
 
 from __future__ import annotations
 
@@ -24,15 +24,22 @@ class UnsupportedSinkError(ValueError):
 
 
 def open_sink(target: str | Path, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> Sink:
-    """A sink for ``target``: a path ending in ``.jsonl`` → JSONL, anything else → a SQLite file.
+    """A sink for ``target``: ``postgresql://`` → PostgreSQL, a path ending in ``.jsonl`` → JSONL,
+    anything else → a SQLite file.
 
-    ``busy_timeout_s`` bounds how long a SQLite write waits for the lock (the hook passes a short
-    one). ``postgresql://`` URLs are recognised and refused with a clear error until the fleet
-    sink lands.
+    ``busy_timeout_s`` bounds how long a write waits for the lock (the hook passes a short one); for
+    PostgreSQL it is the statement timeout. Without the ``psycopg`` package (the ``postgres``
+    extra) a PostgreSQL target raises ``UnsupportedSinkError`` saying so.
     """
     text = str(target)
     if text.startswith(("postgresql://", "postgres://")):
-        raise UnsupportedSinkError(f"{text}: PostgreSQL sinks are not supported by this build of claudetop")
+        try:
+            from claudetop.sinks.postgres import PostgresSink
+        except ImportError as err:
+            raise UnsupportedSinkError(
+                f"{text}: PostgreSQL sinks need psycopg: pip install 'claudetop[postgres]' ({err})"
+            ) from err
+        return PostgresSink(text, statement_timeout_s=busy_timeout_s)
     path = Path(text).expanduser()
     if path.suffix == ".jsonl":
         return JsonlSink(path)

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from claudetop.model import BatchState, BatchStatus, Endpoint, UsageEvent
-from claudetop.sinks import SQLiteSink, UnsupportedSinkError, connect_sqlite, open_sink
+from claudetop.sinks import SQLiteSink, connect_sqlite, open_sink
 from claudetop.sinks.jsonl import JsonlSink
 from claudetop.sinks.schema import (
     MIGRATIONS,
@@ -216,5 +216,3 @@ def test_open_sink_picks_the_store_by_target(tmp_path: Path) -> None:
     assert isinstance(jsonl_sink, JsonlSink)
     sqlite_sink.close()
     jsonl_sink.close()
-    with pytest.raises(UnsupportedSinkError, match="PostgreSQL"):
-        open_sink("postgresql://localhost/claudetop")
