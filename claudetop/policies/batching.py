@@ -59,6 +59,9 @@ CLAIM_TIMEOUT_S = 600.0
 SUBMIT_RETRY_S = 30.0
 """After a failed ``batches.create`` the claimed requests go back to the queue and wait this long."""
 
+IDLE_S = 60.0
+"""Longest the worker sleeps with nothing due: another process may have queued work in the sink."""
+
 
 class Clock(Protocol):
     """Time for the worker: ``claudetop.simulate.SimClock`` fits, so does ``WallClock``."""
@@ -178,8 +181,8 @@ class DeferralQueue:
     """The durable queue over one sink, and the worker that turns it into Message Batches.
 
     ``step()`` does whatever is due and returns the seconds until something next is; ``start()``
-    runs it on a daemon thread. ``client`` is a synchronous ``anthropic.Anthropic`` (its middleware,
-    such as claudetop's hook, sees the batch calls).
+    runs it on a daemon thread. ``client`` is a synchronous ``anthropic.Anthropic`` used as given (pass
+    one without claudetop's hook: the queue records batch states and results itself).
     """
 
     def __init__(
@@ -207,6 +210,7 @@ class DeferralQueue:
         self._closed = threading.Event()
         self._thread: threading.Thread | None = None
         self._submit_not_before = 0.0
+        self._next_claim_check = float("-inf")
 
     # --- the app side ------------------------------------------------------------------------
 
@@ -285,7 +289,7 @@ class DeferralQueue:
             except (sqlite3.Error, anthropic.APIError, OSError):
                 delay = SUBMIT_RETRY_S
             self._wake.clear()
-            self.clock.sleep(max(delay, 0.0), self._wake)
+            self.clock.sleep(min(max(delay, 0.0), IDLE_S), self._wake)
 
     def step(self, *, flush: bool = False) -> float:
         """Submit what is due (everything queued if ``flush``), poll what is due; seconds to the next due."""
@@ -361,6 +365,9 @@ class DeferralQueue:
         return True
 
     def _release_stale_claims(self, now: float) -> None:
+        if now < self._next_claim_check:
+            return
+        self._next_claim_check = now + CLAIM_TIMEOUT_S / 2
         cutoff = format_ts(_ts(now - CLAIM_TIMEOUT_S))
         self._write(
             "UPDATE deferred_requests SET state = 'queued', claimed_at = NULL "
@@ -646,14 +653,19 @@ class Deferrable:
 
 
 def _sync_client(client: anthropic.Anthropic | anthropic.AsyncAnthropic) -> anthropic.Anthropic:
-    """The client the worker thread uses: the app's own if synchronous, else a sync twin of it."""
+    """The client the worker thread uses: a synchronous twin of the app's, without its middleware.
+
+    The queue records batch states and results itself (with task, policies and ``deferred``); the
+    hook seeing the same calls would record the result lines a second time under the same ids.
+    """
     if isinstance(client, anthropic.Anthropic):
-        return client
+        return client.copy(middleware=[], max_retries=0)
     return anthropic.Anthropic(
         api_key=client.api_key,
         auth_token=client.auth_token,
         base_url=client.base_url,
         timeout=client.timeout,
+        max_retries=0,
         default_headers={k: v for k, v in client.default_headers.items() if isinstance(v, str)},
     )
 
