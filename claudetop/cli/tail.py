@@ -1,0 +1,111 @@
+"""``claudetop tail``: print usage events as they arrive, one line each, for pipes and debugging.
+
+Ctrl+C ends it with exit 0; so does the reader of a pipe going away (``claudetop tail | head``).
+
+Line format (tab-separated so ``cut``/``awk`` work): UTC time, source, task, model, input (uncached),
+cache write, cache read, output tokens, cost in USD (``unpriced`` when the model has no price).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from claudetop.cli import EXIT_OK, EXIT_USAGE
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("tail", help="print usage events as they arrive, one line each")
+    p.add_argument("--sink", action="append", type=Path, default=[], metavar="P", help="sink (SQLite/.jsonl)")
+    p.add_argument("--jsonl", action="append", type=Path, default=[], metavar="P", help="JSONL file/dir")
+    p.add_argument(
+        "--claude-code",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="DIR",
+        help="Claude Code transcripts (default: $CLAUDE_CONFIG_DIR, ~/.config/claude, ~/.claude)",
+    )
+    p.add_argument("--from-start", action="store_true", help="print what is already there first")
+    p.add_argument("--interval", type=float, default=1.0, metavar="S", help="poll interval (default 1 s)")
+    p.add_argument("--once", action="store_true", help="print what there is and exit (implies --from-start)")
+    p.set_defaults(func=run)
+
+
+def format_event(event: Any) -> str:
+    from claudetop.model import usd_str
+
+    cost = "unpriced" if event.cost_micros is None else usd_str(event.cost_micros)
+    return "\t".join(
+        (
+            event.ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z",
+            event.source,
+            event.task or "-",
+            event.model or "-",
+            str(event.input_tokens),
+            str(event.cache_write_tokens),
+            str(event.cache_read_tokens),
+            str(event.output_tokens),
+            cost,
+        )
+    )
+
+
+def _print_lines(out: TextIO, events: list[Any]) -> None:
+    for event in sorted(events, key=lambda e: e.ts):
+        out.write(format_event(event) + "\n")
+    out.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    from claudetop.config import default_sink_path
+    from claudetop.sources import ProgressPrinter, Watcher, open_sources
+
+    sinks = list(args.sink)
+    if not sinks and not args.jsonl and args.claude_code is None:
+        sinks = [default_sink_path()]
+    from_start = args.from_start or args.once
+    code_dirs = [Path(args.claude_code)] if args.claude_code else []
+    sources = open_sources(
+        sinks,
+        args.jsonl,
+        code_dirs,
+        use_claude_code=args.claude_code is not None,
+        start_at_end=not from_start,
+        settle_s=0 if args.once else 2.0,
+    )
+    if not sources:
+        print("claudetop tail: nothing to read", file=sys.stderr)
+        return EXIT_USAGE
+    watched = [*sinks, *args.jsonl, *[Path(p) for p in code_dirs]]
+    watcher = Watcher(watched).start() if watched and not args.once else None
+    progress = [p for p in (getattr(s, "progress", None) for s in sources) if p is not None]
+    try:
+        with ProgressPrinter(progress) if from_start else contextlib.nullcontext():
+            first = [e for s in sources for e in s.poll().events]
+        _print_lines(sys.stdout, first)
+        while not args.once:
+            if watcher is not None:
+                watcher.wait(args.interval)
+            else:
+                time.sleep(args.interval)
+            _print_lines(sys.stdout, [e for s in sources for e in s.poll().events])
+    except KeyboardInterrupt:
+        pass
+    except BrokenPipeError:
+        # The reader went away (``| head``): point stdout at /dev/null so the exit flush stays quiet.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    finally:
+        if watcher is not None:
+            watcher.stop()
+        for source in sources:
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()
+    return EXIT_OK
