@@ -1,0 +1,79 @@
+"""The monitor on the real pipeline: a real SQLite sink in tmp_path, read by the real sources,
+folded by the real aggregator, policies in the real store. No stand-ins."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from claudetop.config import Config
+from claudetop.model import PolicyMode, PolicyName, UsageEvent, format_usd
+from claudetop.sinks import SQLiteSink
+from claudetop.ui.options import MonitorOptions
+from claudetop.ui.run import build_app
+from tests.ui.screen_text import screen_text
+
+SONNET_INPUT_PER_MTOK = 3  # USD, published price for claude-sonnet-4-6
+SONNET_OUTPUT_PER_MTOK = 15
+
+
+def _events(n: int) -> list[UsageEvent]:
+    now = datetime.now(UTC)
+    cost = 1000 * SONNET_INPUT_PER_MTOK + 200 * SONNET_OUTPUT_PER_MTOK  # micro-dollars per call
+    return [
+        UsageEvent(
+            id=f"e{i}",
+            ts=now - timedelta(seconds=30 * i),
+            task="chat",
+            model="claude-sonnet-4-6",
+            input_tokens=1000,
+            output_tokens=200,
+            cost_micros=cost,
+        )
+        for i in range(n)
+    ]
+
+
+async def test_new_events_in_the_sink_reach_the_screen(tmp_path: Path) -> None:
+    sink_path = tmp_path / "events.db"
+    with SQLiteSink(sink_path) as sink:
+        sink.write_events(_events(10))
+    app = build_app(MonitorOptions(sinks=(str(sink_path),), no_claude_code=True, delay_s=0.1), Config())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.6)
+        first = app.latest
+        assert first is not None and first.total_requests == 10
+        with SQLiteSink(sink_path) as sink:
+            sink.write_events([e.model_copy(update={"id": f"n{e.id}"}) for e in _events(5)])
+        await pilot.pause(0.6)
+        assert app.latest is not None and app.latest.total_requests == 15
+        text = screen_text(app)
+    per_call = 1000 * SONNET_INPUT_PER_MTOK + 200 * SONNET_OUTPUT_PER_MTOK
+    assert format_usd(15 * per_call) in text
+
+
+async def test_c_on_the_live_pipeline_changes_the_store_and_the_screen(tmp_path: Path) -> None:
+    sink_path = tmp_path / "events.db"
+    with SQLiteSink(sink_path) as sink:
+        sink.write_events(_events(3))
+    app = build_app(MonitorOptions(sinks=(str(sink_path),), no_claude_code=True, delay_s=0.1), Config())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.5)
+        await pilot.press("c")
+        await pilot.pause(0.6)
+        cache_line = next(line for line in screen_text(app).splitlines() if "│ cache" in line)
+        assert "shadow" in cache_line
+        assert app.latest is not None
+        assert {r.name: r.mode for r in app.latest.policies}[PolicyName.CACHE] is PolicyMode.SHADOW
+
+
+async def test_a_corrupt_sink_shows_a_banner_not_a_crash(tmp_path: Path) -> None:
+    sink_path = tmp_path / "events.db"
+    sink_path.write_bytes(b"this is not a database" * 100)
+    app = build_app(MonitorOptions(sinks=(str(sink_path),), no_claude_code=True, delay_s=0.1), Config())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.6)
+        text = screen_text(app)
+        assert app.is_running
+    assert app.trouble is not None or "✖" in text
+    assert "cannot read" in text or "✖" in text
