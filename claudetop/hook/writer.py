@@ -127,7 +127,10 @@ class Writer:
         )
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Write everything queued so far, waiting at most ``timeout`` seconds; True if all was written."""
+        """Write everything queued so far, waiting at most ``timeout`` seconds; True if all was written.
+
+        Failed attempts held back in case the SDK retries them are written as they are.
+        """
         if self._thread is None:
             return not self._queue
         done = threading.Event()
@@ -199,7 +202,7 @@ class Writer:
                 self.internal_error(err)
                 with self._lock:
                     self.dropped += 1
-        assembler.expire(now, everything=final)
+        assembler.expire(now, everything=final or bool(self._flushes))
         events, batches = assembler.take()
         self._backlog.extend(events)
         for state in batches:

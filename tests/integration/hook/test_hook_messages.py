@@ -25,6 +25,8 @@ SONNET_PER_MTOK = {
     "cache_read_tokens": Decimal("0.3"),
 }
 SECRET_PROMPT = "ZEBRA-PROMPT-7731 the quarterly numbers of Acme"
+ONE_HOUR = {"type": "ephemeral", "ttl": "1h"}
+FIVE_MIN = {"type": "ephemeral"}
 
 
 def sonnet_cost(usage: dict[str, int], batch: bool = False) -> int:
