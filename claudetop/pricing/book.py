@@ -281,18 +281,32 @@ class PriceBook:
         Calls that bill no tokens (``count_tokens``, batch polling and listing) cost 0. Thinking
         tokens are part of ``output_tokens`` already and are not added again.
         """
+        return self._cost(event, event.model, event.is_batch, uncached_cache=False)
+
+    def _cost(
+        self, event: UsageEvent, model: str | None, batch: bool, *, uncached_cache: bool
+    ) -> Micros | None:
         if not event.billable:
             return 0
+        if uncached_cache:
+            uncached, write_5m, write_1h, read = event.prompt_tokens, 0, 0, 0
+        else:
+            uncached = event.input_tokens
+            write_5m, write_1h, read = (
+                event.cache_write_5m_tokens,
+                event.cache_write_1h_tokens,
+                event.cache_read_tokens,
+            )
         return self._price(
-            event.model,
+            model,
             event.ts.date(),
-            event.is_batch,
+            batch,
             event.inference_geo == "us",
-            event.input_tokens,
+            uncached,
             event.output_tokens,
-            event.cache_write_5m_tokens,
-            event.cache_write_1h_tokens,
-            event.cache_read_tokens,
+            write_5m,
+            write_1h,
+            read,
             event.web_search_requests,
         )
 
@@ -300,21 +314,15 @@ class PriceBook:
 
     def cost_on_model(self, event: UsageEvent, model_id: str) -> Micros | None:
         """The same tokens (and batch / residency status) served by ``model_id``."""
-        return self.cost(event.model_copy(update={"model": model_id}))
+        return self._cost(event, model_id, event.is_batch, uncached_cache=False)
 
     def cost_without_cache(self, event: UsageEvent) -> Micros | None:
         """The same request with no prompt caching: cache writes and reads billed as uncached input."""
-        return self.cost_with(
-            event,
-            input_tokens=event.prompt_tokens,
-            cache_write_5m_tokens=0,
-            cache_write_1h_tokens=0,
-            cache_read_tokens=0,
-        )
+        return self._cost(event, event.model, event.is_batch, uncached_cache=True)
 
     def cost_at_batch_rate(self, event: UsageEvent) -> Micros | None:
         """The same request sent through the Message Batches API."""
-        return self.cost_with(event, service_tier="batch")
+        return self._cost(event, event.model, True, uncached_cache=False)
 
     def cost_with(self, event: UsageEvent, **changes: Any) -> Micros | None:
         """The event's cost with some fields changed (token counts, ``model``, ``service_tier``, ...)."""
