@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -163,6 +163,17 @@ def _from_epoch(value: float) -> datetime:
 PrefixTuple = tuple[str, str, int, bool, str | None]
 """(scope, sha256, tokens, breakpoint, ttl)."""
 
+ROW_COLUMNS: tuple[str, ...] = (
+    "id", "ts", "model", "task", "app", "host", "api_key_fp", "endpoint", "service_tier", "deferred",
+    "status",
+    "error_type", "retries", "input_tokens", "output_tokens", "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "cache_read_tokens", "cost_micros", "stop_reason", "max_tokens", "batch_id", "requested_model",
+    "prefixes",
+)  # fmt: skip
+"""The ``events`` columns ``Aggregator.add_rows`` expects, in order."""
+ROWS_SQL = f"SELECT {', '.join(ROW_COLUMNS)} FROM events"
+
 
 class Aggregator:
     """Folds events and batch states from any sources into the counters every view is built from."""
@@ -245,45 +256,28 @@ class Aggregator:
         self._housekeep()
         return new
 
-    def add_rows(self, rows: Iterable[Mapping[str, Any] | Any]) -> int:
-        """Fold rows of the SQLite sink's ``events`` table (``sqlite3.Row`` or dicts) without building
-        ``UsageEvent`` objects: the fast path for history. Rows don't feed the live table or replays."""
+    def add_rows(self, rows: Iterable[Sequence[Any]]) -> int:
+        """Fold rows of the SQLite sink's ``events`` table selected as ``ROW_COLUMNS`` (``ROWS_SQL``),
+        without building ``UsageEvent`` objects: the fast path for history. Rows don't feed the live
+        table or replays."""
         new = 0
-        for r in rows:
-            text = r["prefixes"]
+        fold = self._fold
+        parse = datetime.fromisoformat
+        for (
+            eid, ts, model, task, app, host, key, endpoint, tier, deferred, status, error, retries,
+            inp, out, w5, w1, rd, cost, stop, max_tokens, batch_id, requested, text,
+        ) in rows:  # fmt: skip
             prefixes: tuple[PrefixTuple, ...] = ()
             if text and text != "[]":
                 prefixes = tuple(
                     (p["scope"], p["sha256"], p["tokens"], p.get("breakpoint", False), p.get("ttl"))
                     for p in json.loads(text)
                 )
-            endpoint = r["endpoint"]
-            if self._fold(
-                r["id"],
-                datetime.fromisoformat(r["ts"]).timestamp(),
-                r["model"],
-                r["task"],
-                r["app"],
-                r["host"],
-                r["api_key_fp"],
-                endpoint,
-                r["service_tier"] == "batch" or endpoint == "batch_result",
-                bool(r["deferred"]),
-                r["status"],
-                r["error_type"],
-                r["retries"],
-                r["input_tokens"],
-                r["output_tokens"],
-                r["cache_write_5m_tokens"],
-                r["cache_write_1h_tokens"],
-                r["cache_read_tokens"],
-                r["cost_micros"],
-                r["stop_reason"],
-                r["max_tokens"],
-                r["batch_id"],
-                r["requested_model"],
-                prefixes,
-            ):
+            if fold(
+                eid, parse(ts).timestamp(), model, task, app, host, key, endpoint,
+                tier == "batch" or endpoint == "batch_result", bool(deferred), status, error, retries,
+                inp, out, w5, w1, rd, cost, stop, max_tokens, batch_id, requested, prefixes,
+            ):  # fmt: skip
                 new += 1
         self._housekeep()
         return new
