@@ -29,9 +29,10 @@ from claudetop.pricing._genai import TieredPrices, TokenPrices
 from claudetop.pricing.models import ModelInfo, describe, model_info, supports_us_residency
 
 US_RESIDENCY_MULTIPLIER = Decimal("1.1")
-"""US-only inference costs 1.1x on every token kind (Opus 4.6, Sonnet 4.6 and later); source:
-https://support.claude.com/en/articles/15422948-enable-us-only-inference-for-your-organization and
-https://platform.claude.com/docs/en/about-claude/pricing#data-residency-pricing, read 2026-11-25."""
+"""US-only inference is billed at "1.1x standard API rates for Claude Opus 4.6, Claude Sonnet 4.6, and
+later models" (https://support.claude.com/en/articles/15422948-enable-us-only-inference-for-your-organization;
+which models accept ``inference_geo``: https://platform.claude.com/docs/en/build-with-claude/data-residency;
+read 2026-11-25). Applied to token prices only, not to server tool fees."""
 
 WEB_SEARCH_USD_PER_1K = Decimal(10)
 """$10 per 1,000 web searches, for models added by override (the price source carries it for the

@@ -74,7 +74,7 @@ HAIKU_3_5_BATCH_IN_OUT = (D("0.40"), D("2"))
 SONNET_4_BATCH_IN_OUT = (D("1.50"), D("7.50"))
 
 BATCH = D("0.5")  # BATCH_DOCS: 50% of standard on every token kind, cache included
-US_ONLY = D("1.1")  # RESIDENCY_DOCS and PRICING_PAGE#data-residency-pricing
+US_ONLY = D("1.1")  # RESIDENCY_DOCS
 WEB_SEARCH_PER_1K = D("10")  # WEB_SEARCH_DOCS
 
 NOW = date(2026, 11, 24)
