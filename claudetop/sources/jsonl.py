@@ -35,6 +35,7 @@ from claudetop.sources.progress import Progress
 from claudetop.sources.types import SourceDelta, SourceHealth
 
 CHUNK_BYTES = 16 * 1024 * 1024
+FORGET_AFTER_MISSES = 3
 _ROTATED = re.compile(r"^(?P<base>.+)\.(?P<n>\d+)$")
 
 
@@ -48,6 +49,8 @@ class FileState:
     offset: int = 0
     line: int = 0
     size: int = 0
+    missed: int = 0
+    """Consecutive reads that did not find this inode (a rename may hide it from one scan)."""
 
     @property
     def key(self) -> str:
@@ -180,6 +183,7 @@ class LineFollower:
             if state is None:
                 state = self.files[key] = FileState(str(path), st.st_dev, st.st_ino)
             state.path = str(path)
+            state.missed = 0
             if st.st_size < state.offset:
                 self.truncations += 1
                 state.offset = 0
@@ -189,9 +193,11 @@ class LineFollower:
                 yield from self._read_file(state, st.st_size, progress)
             if progress is not None:
                 progress.advance(0, files=1)
-        for key in list(self.files):
+        for key, state in list(self.files.items()):
             if key not in live:
-                del self.files[key]
+                state.missed += 1
+                if state.missed >= FORGET_AFTER_MISSES:
+                    del self.files[key]
 
     def _read_file(self, state: FileState, size: int, progress: Progress | None) -> Iterator[Chunk]:
         try:
@@ -199,6 +205,9 @@ class LineFollower:
         except OSError:
             return
         try:
+            st = os.fstat(handle.fileno())
+            if (st.st_dev, st.st_ino) != (state.dev, state.ino):
+                return  # renamed again since the scan; the next read finds it under its new name
             handle.seek(state.offset)
             while state.offset < size:
                 data = handle.read(min(CHUNK_BYTES, size - state.offset))
