@@ -83,8 +83,8 @@ def test_garbage_lines_counted_with_position_and_skipped(tmp_path: Path) -> None
     assert [e.id for e in source.poll().events] == ["e-0-1", "e-0-2"]
     health = source.health()
     assert health.garbage_lines == 2
-    assert list(source.garbage.recent)[0].startswith(f"{log}:2: ")
-    assert list(source.garbage.recent)[1].startswith(f"{log}:3: ")
+    first, second = source.garbage.recent
+    assert first.startswith(f"{log}:2: ") and second.startswith(f"{log}:3: ")
 
 
 def test_files_appearing_later_in_a_directory(tmp_path: Path) -> None:
@@ -131,7 +131,7 @@ def _writer(path: str, writer: int, count: int) -> None:
 def test_four_concurrent_writers_10000_lines_exactly_once(tmp_path: Path) -> None:
     """JsonlSink writers rotate the file (every 256 KiB, ~25 times) while the source follows it.
 
-    Retention (``keep``) is large enough that the sink itself deletes nothing: every loss would be the reader's.
+    Retention (``keep``) is large enough that the sink deletes nothing: any loss would be the reader's.
     """
     log = tmp_path / "shared.jsonl"
     source = JsonlSource([log])
