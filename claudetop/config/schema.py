@@ -98,7 +98,8 @@ class ModelPriceConfig(_Section):
 
 
 class PricingConfig(_Section):
-    residency_multiplier: Annotated[Decimal, Field(gt=0)] = Decimal(1)
+    residency_multiplier: Annotated[Decimal, Field(gt=0)] | None = None
+    """Surcharge on US-only inference; ``None`` keeps Anthropic's published multiplier."""
     models: dict[NonEmpty, ModelPriceConfig] = Field(default_factory=dict)
 
 

@@ -180,8 +180,10 @@ class PriceBook:
     def __init__(
         self,
         overrides: Mapping[str, ModelPriceOverride] | None = None,
-        residency_multiplier: Decimal = US_RESIDENCY_MULTIPLIER,
+        residency_multiplier: Decimal | None = None,
     ) -> None:
+        if residency_multiplier is None:
+            residency_multiplier = US_RESIDENCY_MULTIPLIER
         if residency_multiplier <= 0:
             raise ValueError(f"residency_multiplier must be positive, got {residency_multiplier}")
         self.residency_multiplier = Decimal(residency_multiplier)
