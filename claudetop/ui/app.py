@@ -152,18 +152,22 @@ class MonitorApp(App[int]):
             self._render(message.snapshot)
 
     def _render(self, snapshot: Snapshot) -> None:
-        for panel in self.query(Panel):
+        main = self.screen_stack[0] if self.screen_stack else None
+        requests = main.query(RequestsPanel) if main is not None else None
+        if main is None or not requests:
+            return  # shutting down: the panels are already gone
+        for panel in main.query(Panel):
             panel.show(snapshot)
-        self.query_one(RequestsPanel).show(snapshot)
+        requests.first().show(snapshot)
         empty = snapshot.total_requests == 0 and not snapshot.live
-        self.query_one("#empty").display = empty
-        self.query_one("#grid").display = not empty
+        main.query_one("#empty").display = empty
+        main.query_one("#grid").display = not empty
         self.snapshots_shown += 1
 
     @on(FeedTrouble)
     def _on_trouble(self, message: FeedTrouble) -> None:
         self.trouble = message.problem
-        banner = self.query_one("#banner", Static)
+        banner = self.screen_stack[0].query_one("#banner", Static)
         banner.display = message.problem is not None
         if message.problem is not None:
             banner.update(
@@ -178,7 +182,7 @@ class MonitorApp(App[int]):
 
     def action_toggle_policy(self, name: str) -> None:
         policy = PolicyName(name)
-        panel = self.query_one(PoliciesPanel)
+        panel = self.screen_stack[0].query_one(PoliciesPanel)
         if self.policy_writer is None:
             panel.note(policy, "read-only: policies live in a SQLite sink")
             return
@@ -197,7 +201,7 @@ class MonitorApp(App[int]):
     def _apply_policy(self, policy: PolicyName, mode: PolicyMode) -> None:
         writer = self.policy_writer
         assert writer is not None
-        self.query_one(PoliciesPanel).note(policy, f"→ {mode.value}…", "$text-muted")
+        self.screen_stack[0].query_one(PoliciesPanel).note(policy, f"→ {mode.value}…", "$text-muted")
         actor = self.actor
 
         def job() -> Message:
@@ -214,7 +218,7 @@ class MonitorApp(App[int]):
 
     @on(PolicyApplied)
     def _on_policy_applied(self, message: PolicyApplied) -> None:
-        self.query_one(PoliciesPanel).applied_change(message.change)
+        self.screen_stack[0].query_one(PoliciesPanel).applied_change(message.change)
         self.feed.refresh_now()
         self.notify(
             f"{message.change.name.value}: {message.change.from_mode.value} → {message.change.to_mode.value}"
@@ -222,7 +226,9 @@ class MonitorApp(App[int]):
 
     @on(PolicyRefusedNotice)
     def _on_policy_refused(self, message: PolicyRefusedNotice) -> None:
-        self.query_one(PoliciesPanel).note(message.name, f"refused: {message.reason.splitlines()[0]}")
+        self.screen_stack[0].query_one(PoliciesPanel).note(
+            message.name, f"refused: {message.reason.splitlines()[0]}"
+        )
         self.notify(message.reason, title=f"{message.name.value} not changed", severity="error", timeout=15)
 
     # --- other actions ----------------------------------------------------------------------
