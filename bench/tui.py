@@ -127,21 +127,24 @@ def main() -> None:
         print(f"wrote {args.events:,} events in {took:.1f} s")
         paint = asyncio.run(first_paint(big))
         print(
-            f"first paint, {args.events:,} events: {paint * 1000:.0f} ms ({paint / base:.1f}x baseline; target < 1000 ms)"
+            f"first paint, {args.events:,} events: {paint * 1000:.0f} ms "
+            f"({paint / base:.1f}x baseline; target < 1000 ms)"
         )
         fill(live, 0, timedelta(days=1))
         lat = sorted(asyncio.run(latency(live, args.rate, args.seconds)))
         if lat:
             p50, p95 = statistics.median(lat), lat[int(len(lat) * 0.95) - 1 if len(lat) > 1 else 0]
             print(
-                f"event-to-screen at {args.rate}/s: p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms (target p95 < 250 ms)"
+                f"event-to-screen at {args.rate}/s: p50 {p50 * 1000:.0f} ms, "
+                f"p95 {p95 * 1000:.0f} ms (target p95 < 250 ms)"
             )
         day_events = int(args.day_rate * 3600 * args.day_hours)
         before = rss_mb()
         fill(day, day_events, timedelta(hours=args.day_hours))
         asyncio.run(first_paint(day))
         print(
-            f"peak RSS after {day_events:,} events ({args.day_hours:g} h at {args.day_rate}/s): {rss_mb():.0f} MB "
+            f"peak RSS after {day_events:,} events ({args.day_hours:g} h at {args.day_rate}/s): "
+            f"{rss_mb():.0f} MB "
             f"(before: {before:.0f} MB; target < 150 MB)"
         )
 
