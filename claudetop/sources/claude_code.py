@@ -388,10 +388,13 @@ class ClaudeCodeSource:
             self._dirty = True
         delta = SourceDelta()
         for entry in self.dedupe.entries:
-            if entry.emitted or not (self._replay or self.settle_s <= 0 or entry.file_key in quiet_files):
+            if entry.emitted:
+                if self._replay:
+                    delta.events.append(self._event(entry))
                 continue
-            entry.emitted = True
-            delta.events.append(self._event(entry))
+            if self.settle_s <= 0 or entry.file_key in quiet_files:
+                entry.emitted = True
+                delta.events.append(self._event(entry))
         self._replay = False
         self.events_read += len(delta.events)
         due = time.monotonic() - self._last_save >= CHECKPOINT_EVERY_S
