@@ -113,6 +113,8 @@ class Writer:
             self.internal_errors += 1
             self.last_error = f"claudetop internal error: {type(err).__name__}: {err}"
             self._health_dirty = True
+        if self._thread is None:
+            self._start()  # the writer thread is the one that reports it
 
     def stats(self) -> HookStats:
         return HookStats(
@@ -144,6 +146,9 @@ class Writer:
             return
         self._stop.set()
         thread.join(self.flush_timeout_s if timeout is None else timeout)
+        if thread.is_alive():
+            self.last_error = self.last_error or f"sink {self.target} did not take the events before exit"
+            self._report(force=True)
 
     def _start(self) -> None:
         with self._lock:
@@ -264,11 +269,12 @@ class Writer:
                     self.last_error = f"closing sink {self.target}: {err}"
         self._sink = self._health = None
 
-    def _report(self) -> None:
+    def _report(self, force: bool = False) -> None:
         """Say once, on stderr, that events are being lost; the counters keep the details."""
-        if self._reported or not (self.dropped or self.sink_errors or self.internal_errors):
-            return
-        self._reported = True
+        with self._lock:
+            if self._reported or not (force or self.dropped or self.sink_errors or self.internal_errors):
+                return
+            self._reported = True
         print(
             f"claudetop: usage events are not being recorded ({self.last_error or 'queue full'}); "
             "the application is unaffected. Counters: claudetop.hook.stats().",
