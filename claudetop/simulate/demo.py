@@ -25,7 +25,7 @@ from claudetop.simulate.api import FakeAnthropic
 from claudetop.simulate.clock import SimClock
 from claudetop.simulate.workload import SCENARIO_NAMES, Workload
 
-SHUTDOWN_S = 2.0
+SHUTDOWN_S = 1.2
 DEMO_API_KEY = "sk-ant-demo-0000"
 
 

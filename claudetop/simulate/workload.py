@@ -37,6 +37,7 @@ import heapq
 import json
 import random
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -126,6 +127,8 @@ class Workload:
     pathologies: Iterable[str] = ()
     seed: int = 0
     workers: int = 8
+    join_timeout_s: float = 1.0
+    """At the end, how long to wait (in all) for calls in flight before returning."""
     stop: threading.Event = field(default_factory=threading.Event)
     stats: WorkloadStats = field(default_factory=WorkloadStats)
 
@@ -144,45 +147,45 @@ class Workload:
     # --- schedule ------------------------------------------------------------------------
 
     def schedule(self, start: float, duration: float) -> Iterator[tuple[float, str, int]]:
-        """Arrivals ``(sim_time, scenario, n)`` in time order, seeded."""
-        rng = random.Random(self.seed)
-        arrivals: list[tuple[float, str, int]] = []
+        """Arrivals ``(sim_time, scenario, n)`` in time order, seeded, lazy (a run can be endless)."""
         names = list(self.scenarios)
         if "ttl_misalignment" in self.pathologies:
             names.append("report")
-        for name in names:
-            n = 0
-            if name == "report":
-                first = (start // 3600 + 1) * 3600
-                times: Iterable[float] = [first + h * 3600 for h in range(int(duration // 3600) + 1)]
-            elif (sc := NAIVE_SCENARIOS[name]).nightly_at_hour is not None:
-                day0 = start - start % 86400 + sc.nightly_at_hour * 3600
-                times = [
-                    day0 + d * 86400 + i * 2
-                    for d in range(int(duration // 86400) + 2)
-                    for i in range(int(sc.rate_per_hour))
-                ]
-            else:
-                times, t = [], start
-                while True:
-                    t += rng.expovariate(sc.rate_per_hour / 3600)
-                    if t >= start + duration:
-                        break
-                    times.append(t)
-            for t in times:
-                if start <= t < start + duration:
-                    arrivals.append((t, name, n))
-                    n += 1
-        heapq.heapify(arrivals)
-        while arrivals:
-            yield heapq.heappop(arrivals)
+        streams = [self._arrivals(name, start, start + duration) for name in names]
+        return heapq.merge(*streams)
+
+    def _arrivals(self, name: str, start: float, end: float) -> Iterator[tuple[float, str, int]]:
+        rng = random.Random(f"{self.seed}:{name}")
+        n = 0
+        if name == "report":
+            t = (start // 3600 + 1) * 3600
+            while t < end:
+                yield t, name, n
+                n, t = n + 1, t + 3600
+            return
+        sc = NAIVE_SCENARIOS[name]
+        if sc.nightly_at_hour is not None:
+            day = start - start % 86400 + sc.nightly_at_hour * 3600
+            while day < end:
+                for i in range(int(sc.rate_per_hour)):
+                    if start <= day + i * 2 < end:
+                        yield day + i * 2, name, n
+                        n += 1
+                day += 86400
+            return
+        t = start
+        while True:
+            t += rng.expovariate(sc.rate_per_hour / 3600)
+            if t >= end:
+                return
+            yield t, name, n
+            n += 1
 
     # --- run -----------------------------------------------------------------------------
 
     def run(self, duration: float) -> WorkloadStats:
         start = self.clock.now()
-        queue = list(self.schedule(start, duration))
-        queue.reverse()
+        arrivals = self.schedule(start, duration)
         lock = threading.Lock()
 
         def worker() -> None:
@@ -190,9 +193,10 @@ class Workload:
             try:
                 while not self.stop.is_set():
                     with lock:
-                        if not queue:
-                            return
-                        due, name, n = queue.pop()
+                        nxt = next(arrivals, None)
+                    if nxt is None:
+                        return
+                    due, name, n = nxt
                     wait = due - self.clock.now()
                     if wait > 0 and self.clock.sleep(wait, self.stop):
                         return
@@ -205,10 +209,11 @@ class Workload:
         ]
         for th in threads:
             th.start()
-        end_real = self.clock.real_seconds(duration)
-        self.stop.wait(end_real) if self.clock.speed else None
+        while any(th.is_alive() for th in threads) and not self.stop.wait(0.05):
+            pass
+        deadline = time.monotonic() + self.join_timeout_s
         for th in threads:
-            th.join(timeout=None if not self.stop.is_set() else 2.0)
+            th.join(max(0.0, deadline - time.monotonic()))
         return self.stats
 
     def _one(self, client: anthropic.Anthropic, name: str, n: int, due: float) -> None:

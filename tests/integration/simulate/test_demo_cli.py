@@ -1,0 +1,54 @@
+"""``claudetop demo`` as a user runs it: a subprocess, a real sink, a clean exit."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+SCENARIOS = {"chat", "summarisation", "extraction", "reasoning", "code_review"}
+
+
+def demo(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "claudetop", "demo", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "CLAUDETOP_CONFIG": "/nonexistent-claudetop-config.toml"},
+    )
+
+
+@pytest.mark.slow
+def test_headless_30s_leaves_every_scenario_in_the_sink(tmp_path: Path) -> None:
+    sink = tmp_path / "d.db"
+    proc = demo("--headless", "--duration", "30", "--speed", "3600", "--sink", str(sink))
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    with sqlite3.connect(sink) as conn:
+        tasks = {row[0] for row in conn.execute("SELECT DISTINCT task FROM events")}
+    assert tasks >= SCENARIOS, (tasks, out, err)
+
+
+def test_ctrl_c_stops_within_two_seconds(tmp_path: Path) -> None:
+    proc = demo("--headless", "--speed", "600", "--sink", str(tmp_path / "c.db"))
+    time.sleep(4)
+    assert proc.poll() is None
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=10)
+    assert time.monotonic() - sent < 2.5
+    assert proc.returncode == 0 and "Traceback" not in err, err
+    assert "requests" in out
+
+
+def test_bad_options_exit_2(tmp_path: Path) -> None:
+    for args in (["--policies", "cache=maybe"], ["--scenario", "poetry"], ["--pathologies", "gremlins"]):
+        proc = demo("--headless", "--duration", "1", "--sink", str(tmp_path / "x.db"), *args)
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 2 and err.startswith("claudetop demo: "), err
