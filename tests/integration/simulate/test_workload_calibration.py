@@ -17,7 +17,7 @@ DAYS_PER_MONTH = 30
 TARGET = Decimal(4200)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def one_day() -> Iterator[tuple[FakeAnthropic, Workload]]:
     clock = SimClock(speed=30_000, start=datetime(2026, 3, 2, tzinfo=UTC))
     with FakeAnthropic(clock=clock) as fake:
