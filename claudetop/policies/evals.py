@@ -7,15 +7,13 @@ that task on that model reach ``routing.min_eval_pass_rate`` over at least ``MIN
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from claudetop.config import Config, RoutingConfig, load_config, sink_target
-from claudetop.sinks import connect_sqlite
-from claudetop.sinks.schema import format_ts, immediate_transaction
-from claudetop.sinks.sqlite import with_busy_retry
+from claudetop.policies.db import PolicyDb, Query, open_policy_db
+from claudetop.sinks.schema import format_ts
 
 MIN_EVALS = 20
 """Fewer results than this say too little about a pass rate to let a downshift through."""
@@ -43,15 +41,13 @@ class Validation:
     """Why the task is (or is not) validated on the model, in words for an operator."""
 
 
-def write_eval(conn: sqlite3.Connection, task: str, model: str, passed: bool, at: datetime) -> None:
-    def insert() -> None:
-        with immediate_transaction(conn):
-            conn.execute(
-                "INSERT INTO eval_results (at, task, model, passed) VALUES (?, ?, ?, ?)",
-                (format_ts(at), task, model, int(passed)),
-            )
-
-    with_busy_retry(insert, 30.0)
+def write_eval(db: PolicyDb, task: str, model: str, passed: bool, at: datetime) -> None:
+    db.write(
+        lambda query: query(
+            "INSERT INTO eval_results (at, task, model, passed) VALUES (?, ?, ?, ?)",
+            (format_ts(at), task, model, int(passed)),
+        )
+    )
 
 
 def record_eval(task: str, model: str, passed: bool, *, sink: str | Path | None = None) -> None:
@@ -62,20 +58,20 @@ def record_eval(task: str, model: str, passed: bool, *, sink: str | Path | None 
     if not task or not model:
         raise ValueError("record_eval needs a task and a model")
     target = sink if sink is not None else sink_target(load_config())
-    conn = connect_sqlite(target)
+    db = open_policy_db(target)
     try:
-        write_eval(conn, task, model, passed, datetime.now(UTC))
+        write_eval(db, task, model, passed, datetime.now(UTC))
     finally:
-        conn.close()
+        db.close()
 
 
-def eval_stats(conn: sqlite3.Connection, task: str, model: str, window: int = EVAL_WINDOW) -> EvalStats:
-    row = conn.execute(
-        "SELECT count(*), coalesce(sum(passed), 0) FROM (SELECT passed FROM eval_results "
-        "WHERE task = ? AND model = ? ORDER BY seq DESC LIMIT ?)",
+def eval_stats(query: Query, task: str, model: str, window: int = EVAL_WINDOW) -> EvalStats:
+    (row,) = query(
+        "SELECT count(*) AS total, coalesce(sum(passed), 0) AS passed FROM (SELECT passed FROM eval_results "
+        "WHERE task = ? AND model = ? ORDER BY seq DESC LIMIT ?) AS recent",
         (task, model, window),
-    ).fetchone()
-    return EvalStats(task=task, model=model, passed=int(row[1]), total=int(row[0]))
+    )
+    return EvalStats(task=task, model=model, passed=int(row["passed"]), total=int(row["total"]))
 
 
 def validation(routing: RoutingConfig, stats: EvalStats) -> Validation:
@@ -95,5 +91,5 @@ def validation(routing: RoutingConfig, stats: EvalStats) -> Validation:
     )
 
 
-def check(conn: sqlite3.Connection, config: Config, task: str, model: str) -> Validation:
-    return validation(config.routing, eval_stats(conn, task, model))
+def check(query: Query, config: Config, task: str, model: str) -> Validation:
+    return validation(config.routing, eval_stats(query, task, model))

@@ -1,11 +1,11 @@
-"""The policy store: policy settings and their audit trail, as rows in the sink's SQLite file.
+"""The policy store: policy settings and their audit trail, as rows in the sink (SQLite or PostgreSQL).
 
 The monitor and ``claudetop policy`` write; every instrumented app reads on each request. Reads
 must cost nothing on the hot path, yet a change must be seen within a second: ``current()``
-returns a cached ``PolicySet`` and, at most every ``CHECK_INTERVAL_S``, asks SQLite whether any
-other connection committed since (``PRAGMA data_version``, answered without touching the tables);
-only then does it re-read the small ``policies`` table. Validation results for routing are cached
-the same way.
+returns a cached ``PolicySet`` and, at most every ``CHECK_INTERVAL_S``, asks the database whether
+anything changed since (``PolicyDb.marker``: SQLite's ``PRAGMA data_version``, answered without
+touching the tables; for PostgreSQL a value a background thread keeps fresh); only then does it
+re-read the small ``policies`` table. Validation results for routing are cached the same way.
 """
 
 from __future__ import annotations
@@ -22,10 +22,9 @@ from pathlib import Path
 from claudetop.config import Config, load_config
 from claudetop.model import ParamValue, PolicyChange, PolicyMode, PolicyName, PolicySet, PolicySetting
 from claudetop.policies import evals
+from claudetop.policies.db import NotASQLiteSink, Query, open_policy_db
 from claudetop.policies.routing import ModelLookup, default_lookup, possible_downshifts
-from claudetop.sinks import connect_sqlite
-from claudetop.sinks.schema import format_ts, immediate_transaction
-from claudetop.sinks.sqlite import with_busy_retry
+from claudetop.sinks.schema import format_ts
 
 CHECK_INTERVAL_S = 0.25
 """How stale ``current()`` may be: four checks a second keeps a change visible well within 1 s."""
@@ -43,10 +42,6 @@ class PolicyRefused(ValueError):
         self.reason = reason
 
 
-class NotASQLiteSink(ValueError):
-    """Policies live in the SQLite sink; a JSONL or remote target cannot hold them."""
-
-
 def default_actor() -> str:
     try:
         user = getpass.getuser()
@@ -59,15 +54,8 @@ def _parse_ts(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def _sqlite_path(sink_target: str | Path) -> Path:
-    text = str(sink_target)
-    if text.startswith(("postgresql://", "postgres://")) or text.endswith(".jsonl"):
-        raise NotASQLiteSink(f"{text}: policies are stored in a SQLite sink; point --sink at the .db file")
-    return Path(text).expanduser()
-
-
 class PolicyStore:
-    """Policy settings for one sink; thread-safe, one SQLite connection per store."""
+    """Policy settings for one sink; thread-safe, one database connection per store."""
 
     def __init__(
         self,
@@ -77,14 +65,14 @@ class PolicyStore:
         lookup: ModelLookup = default_lookup,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.path = _sqlite_path(sink_target)
+        self._db = open_policy_db(sink_target)
+        self.path = self._db.target
         self.config = config if config is not None else load_config()
         self._lookup = lookup
         self._clock = clock
         self._lock = threading.Lock()
-        self._conn = with_busy_retry(lambda: connect_sqlite(self.path), 30.0)
         self._checked_at = float("-inf")
-        self._data_version: int | None = None
+        self._data_version: object = None
         self._policies = PolicySet()
         self._validated: dict[tuple[str, str], evals.Validation] = {}
 
@@ -103,18 +91,18 @@ class PolicyStore:
             key = (task, model)
             cached = self._validated.get(key)
             if cached is None:
-                cached = evals.check(self._conn, self.config, task, model)
+                cached = evals.check(self._db.rows, self.config, task, model)
                 self._validated[key] = cached
             return cached
 
     def audit(self, limit: int = 100) -> list[PolicyChange]:
         """The most recent changes, newest first."""
         with self._lock:
-            rows = self._conn.execute(
+            rows = self._db.rows(
                 "SELECT name, at, by, from_mode, to_mode, params, reason FROM policy_audit "
                 "ORDER BY seq DESC LIMIT ?",
                 (limit,),
-            ).fetchall()
+            )
         return [
             PolicyChange(
                 name=PolicyName(r["name"]),
@@ -133,16 +121,17 @@ class PolicyStore:
         if now - self._checked_at < CHECK_INTERVAL_S:
             return
         self._checked_at = now
-        version: int = self._conn.execute("PRAGMA data_version").fetchone()[0]
+        version = self._db.marker()
         if version != self._data_version:
+            try:
+                self._policies = self._read_policies()
+            except self._db.errors:
+                return  # the database is unreachable: keep serving the last settings, retry next time
             self._data_version = version
-            self._policies = self._read_policies()
             self._validated.clear()
 
     def _read_policies(self) -> PolicySet:
-        rows = self._conn.execute(
-            "SELECT name, mode, params, updated_at, updated_by FROM policies"
-        ).fetchall()
+        rows = self._db.rows("SELECT name, mode, params, updated_at, updated_by FROM policies")
         settings: dict[PolicyName, PolicySetting] = {}
         for r in rows:
             try:
@@ -179,64 +168,63 @@ class PolicyStore:
         actor = by or default_actor()
         at = datetime.now(UTC)
 
-        def write() -> PolicyChange:
-            with self._lock, immediate_transaction(self._conn) as conn:
-                row = conn.execute(
-                    "SELECT mode, params FROM policies WHERE name = ?", (policy.value,)
-                ).fetchone()
-                from_mode = PolicyMode(row["mode"]) if row else PolicyMode.OFF
-                new_params = params if params is not None else (json.loads(row["params"]) if row else {})
-                params_json = json.dumps(new_params, sort_keys=True)
-                conn.execute(
-                    "INSERT INTO policies (name, mode, params, updated_at, updated_by) "
-                    "VALUES (?, ?, ?, ?, ?) "
-                    "ON CONFLICT (name) DO UPDATE SET mode = excluded.mode, params = excluded.params, "
-                    "updated_at = excluded.updated_at, updated_by = excluded.updated_by",
-                    (policy.value, new_mode.value, params_json, format_ts(at), actor),
-                )
-                conn.execute(
-                    "INSERT INTO policy_audit (name, at, by, from_mode, to_mode, params, reason) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        policy.value,
-                        format_ts(at),
-                        actor,
-                        from_mode.value,
-                        new_mode.value,
-                        params_json,
-                        reason,
-                    ),
-                )
-                self._checked_at = float("-inf")
-                self._data_version = None
-                return PolicyChange(
-                    name=policy,
-                    at=at,
-                    by=actor,
-                    from_mode=from_mode,
-                    to_mode=new_mode,
-                    params=new_params,
-                    reason=reason,
-                )
+        def write(query: Query) -> PolicyChange:
+            found = query("SELECT mode, params FROM policies WHERE name = ?", (policy.value,))
+            row = found[0] if found else None
+            from_mode = PolicyMode(row["mode"]) if row else PolicyMode.OFF
+            new_params = params if params is not None else (json.loads(row["params"]) if row else {})
+            params_json = json.dumps(new_params, sort_keys=True)
+            query(
+                "INSERT INTO policies (name, mode, params, updated_at, updated_by) "
+                "VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET mode = excluded.mode, params = excluded.params, "
+                "updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+                (policy.value, new_mode.value, params_json, format_ts(at), actor),
+            )
+            query(
+                "INSERT INTO policy_audit (name, at, by, from_mode, to_mode, params, reason) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    policy.value,
+                    format_ts(at),
+                    actor,
+                    from_mode.value,
+                    new_mode.value,
+                    params_json,
+                    reason,
+                ),
+            )
+            self._checked_at = float("-inf")
+            self._data_version = None
+            return PolicyChange(
+                name=policy,
+                at=at,
+                by=actor,
+                from_mode=from_mode,
+                to_mode=new_mode,
+                params=new_params,
+                reason=reason,
+            )
 
-        return with_busy_retry(write, 30.0)
+        with self._lock:
+            return self._db.write(write)
 
     def _check_routing_enforce(self) -> None:
         since = format_ts(datetime.now(UTC) - OBSERVED_WINDOW)
         tiers = self.config.routing.tiers
         with self._lock:
             observed = [
-                (r[0], r[1])
-                for r in self._conn.execute(
+                (r["task"], r["model"])
+                for r in self._db.rows(
                     "SELECT DISTINCT task, model FROM rollups WHERE hour >= ? AND model != '' AND task != ''",
                     (since,),
                 )
-                if r[0] in tiers
+                if r["task"] in tiers
             ]
             refused = [
                 (route, check)
                 for route in possible_downshifts(self.config.routing, observed, self._lookup)
-                if not (check := evals.check(self._conn, self.config, route.task, route.to_model)).ok
+                if not (check := evals.check(self._db.rows, self.config, route.task, route.to_model)).ok
             ]
         if refused:
             lines = "\n".join(f"  - {r.task}: {r.from_model} -> {r.to_model}: {c.reason}" for r, c in refused)
@@ -250,10 +238,20 @@ class PolicyStore:
 
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            self._db.close()
 
     def __enter__(self) -> PolicyStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+__all__ = [
+    "CHECK_INTERVAL_S",
+    "NotASQLiteSink",
+    "PolicyChange",
+    "PolicyRefused",
+    "PolicyStore",
+    "default_actor",
+]

@@ -170,12 +170,12 @@ def test_routing_enforced_for_a_validated_task_changes_the_model(tmp_path: Path)
 
 def test_routing_enforce_blocks_a_downshift_that_lost_its_validation(store: PolicyStore) -> None:
     for _ in range(MIN_EVALS):
-        write_eval(store._conn, "extraction", HAIKU, True, datetime.now(UTC))
+        write_eval(store._db, "extraction", HAIKU, True, datetime.now(UTC))
     store.set("routing", "enforce", by="t")
     e = engine(store)
     assert e.decide(request(), "extraction", SONNET).body["model"] == HAIKU
     for _ in range(MIN_EVALS):
-        write_eval(store._conn, "extraction", HAIKU, False, datetime.now(UTC))
+        write_eval(store._db, "extraction", HAIKU, False, datetime.now(UTC))
     store._checked_at = float("-inf")
     store._data_version = None
     body = request()

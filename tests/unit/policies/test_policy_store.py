@@ -64,7 +64,7 @@ def test_another_process_change_seen_after_the_check_interval_without_per_call_q
     writer = PolicyStore(sink, config=Config())
     statements: list[str] = []
     assert reader.current().mode(PolicyName.CACHE) is PolicyMode.OFF
-    reader._conn.set_trace_callback(statements.append)
+    reader._db.conn.set_trace_callback(statements.append)
 
     writer.set("cache", "enforce", by="ops")
     for _ in range(1000):
@@ -83,7 +83,7 @@ def test_unchanged_file_costs_one_pragma_per_interval(sink: Path) -> None:
     with PolicyStore(sink, config=Config(), clock=clock) as store:
         store.current()
         statements: list[str] = []
-        store._conn.set_trace_callback(statements.append)
+        store._db.conn.set_trace_callback(statements.append)
         for _ in range(10):
             clock.t += CHECK_INTERVAL_S
             store.current()

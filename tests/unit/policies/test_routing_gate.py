@@ -41,7 +41,7 @@ def test_config_validated_task_allows_enforce(tmp_path: Path) -> None:
 def test_eval_results_gate_enforce(tmp_path: Path, passed: int, total: int, allowed: bool) -> None:
     with PolicyStore(tmp_path / "e.db", config=Config()) as store:
         for i in range(total):
-            write_eval(store._conn, "extraction", "claude-haiku-4-5", i < passed, datetime.now(UTC))
+            write_eval(store._db, "extraction", "claude-haiku-4-5", i < passed, datetime.now(UTC))
         if allowed:
             store.set("routing", "enforce", by="t")
         else:
