@@ -83,8 +83,10 @@ class CorpusWriter:
     def _ids(self) -> tuple[str, str, str]:
         r = self.rng
         return (
-            "msg_01" + "".join(r.choices("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz0123456789", k=22)),
-            "req_011" + "".join(r.choices("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz0123456789", k=21)),
+            "msg_01"
+            + "".join(r.choices("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz0123456789", k=22)),
+            "req_011"
+            + "".join(r.choices("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz0123456789", k=21)),
             str(uuid.UUID(int=r.getrandbits(128), version=4)),
         )
 
@@ -143,7 +145,9 @@ class CorpusWriter:
             else:
                 block[kind] = self.text.take(self.rng.randrange(500, 6000))
             partial = dict(usage)
-            partial["output_tokens"] = final_output if i == blocks - 1 else self.rng.randrange(1, final_output)
+            partial["output_tokens"] = (
+                final_output if i == blocks - 1 else self.rng.randrange(1, final_output)
+            )
             line = self._base(s, sidechain, "assistant", self._ids()[2])
             line["message"] = {
                 "id": mid,
@@ -185,7 +189,9 @@ class CorpusWriter:
 
     def session(self, project: str, start: datetime) -> None:
         r = self.rng
-        s = _Session(project, str(uuid.UUID(int=r.getrandbits(128), version=4)), "/home/dev/" + project, start)
+        s = _Session(
+            project, str(uuid.UUID(int=r.getrandbits(128), version=4)), "/home/dev/" + project, start
+        )
         main_model = r.choice(MODELS)
         lines: list[str] = []
         for _turn in range(r.randrange(5, 40)):
@@ -221,10 +227,12 @@ class CorpusWriter:
             streamed, last = self._assistant(s, True, model)
             sub.extend(streamed)
             echo = self._base(s, False, "progress", self._ids()[2])
-            echo["data"] = {"type": "agent_progress", "message": {k: last[k] for k in
-                            ("type", "timestamp", "requestId", "isSidechain", "uuid", "message")}}  # fmt: skip
+            keys = ("type", "timestamp", "requestId", "isSidechain", "uuid", "message")
+            echo["data"] = {"type": "agent_progress", "message": {k: last[k] for k in keys}}
             progress.append(_dump(echo))
-        self._write(self.root / "projects" / s.project / s.session_id / "subagents" / f"agent-{agent:08x}.jsonl", sub)
+        self._write(
+            self.root / "projects" / s.project / s.session_id / "subagents" / f"agent-{agent:08x}.jsonl", sub
+        )
         return progress
 
     def generate(self, target_bytes: int) -> None:
@@ -257,20 +265,6 @@ def ccusage_command(workdir: Path) -> list[str]:
             capture_output=True,
         )
     return ["npx", "--no-install", "--prefix", str(prefix), "ccusage", "daily", "--offline", "--json"]
-
-
-def run_measured(cmd: list[str], env: dict[str, str]) -> tuple[float, int, bytes]:
-    """Wall time (s), peak RSS of the child tree (KiB, from wait4) and stdout of ``cmd``."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out, err = proc.communicate()
-    elapsed = time.perf_counter() - start
-    _pid, status, usage = os.wait4(proc.pid, 0) if proc.returncode is None else (0, 0, None)
-    del _pid, status
-    if proc.returncode:
-        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {err.decode()[-2000:]}")
-    rss = usage.ru_maxrss if usage is not None else 0
-    return elapsed, rss, out
 
 
 def _timed_child(cmd: list[str], env: dict[str, str]) -> tuple[float, int, bytes]:
@@ -317,7 +311,13 @@ def _report_available() -> bool:
 def _ccusage_totals(out: bytes) -> tuple[int, int, int, int, float]:
     data = json.loads(out)
     t = data["totals"]
-    return (t["inputTokens"], t["outputTokens"], t["cacheCreationTokens"], t["cacheReadTokens"], t["totalCost"])
+    return (
+        t["inputTokens"],
+        t["outputTokens"],
+        t["cacheCreationTokens"],
+        t["cacheReadTokens"],
+        t["totalCost"],
+    )
 
 
 def main() -> int:
@@ -337,14 +337,25 @@ def main() -> int:
         else:
             size = sum(p.stat().st_size for p in (corpus / "projects").rglob("*.jsonl"))
             print(f"reusing {size / 2**20:,.0f} MiB at {corpus}")
-        env = dict(os.environ, CLAUDE_CONFIG_DIR=str(corpus), TZ="UTC", CLAUDETOP_STATE_DIR=str(work / "state"))
+        env = dict(
+            os.environ, CLAUDE_CONFIG_DIR=str(corpus), TZ="UTC", CLAUDETOP_STATE_DIR=str(work / "state")
+        )
         cc_cmd = ccusage_command(work)
         _timed_child(cc_cmd, env)  # warm the page cache and npx for both sides alike
         cc_time, cc_rss, cc_out = _timed_child(cc_cmd, env)
 
         if _report_available():
             label = "claudetop report --claude-code DIR --format json"
-            own_cmd = [sys.executable, "-m", "claudetop", "report", "--claude-code", str(corpus), "--format", "json"]
+            own_cmd = [
+                sys.executable,
+                "-m",
+                "claudetop",
+                "report",
+                "--claude-code",
+                str(corpus),
+                "--format",
+                "json",
+            ]
         else:
             label = "claudetop source read + daily totals (report command not available yet)"
             own_cmd = [sys.executable, "-c", _OWN_READ, str(corpus), str(work / "state" / "checkpoints")]
@@ -353,7 +364,9 @@ def main() -> int:
 
         cc_tot = _ccusage_totals(cc_out)
         print(f"corpus: {size / 2**20:,.0f} MiB")
-        print(f"ccusage ({CCUSAGE} daily --offline --json): {cc_time:.2f}s, peak RSS {cc_rss / 1024:,.0f} MiB")
+        print(
+            f"ccusage ({CCUSAGE} daily --offline --json): {cc_time:.2f}s, peak RSS {cc_rss / 1024:,.0f} MiB"
+        )
         print(f"claudetop cold ({label}): {cold_time:.2f}s, peak RSS {cold_rss / 1024:,.0f} MiB")
         print(f"claudetop warm (checkpoints): {warm_time:.2f}s, peak RSS {warm_rss / 1024:,.0f} MiB")
         print(f"ratio claudetop/ccusage: {cold_time / cc_time:.2f} (goal <= 1.0, limit 1.5)")

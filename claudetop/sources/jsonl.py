@@ -66,7 +66,10 @@ class Chunk:
 
     state: FileState
     first_line: int
+    """0 when the follower does not count lines."""
     data: bytes
+    offset: int
+    """Byte offset of ``data`` in the file."""
 
     def lines(self) -> Iterator[tuple[int, bytes]]:
         yield from enumerate(self.data.split(b"\n")[:-1], start=self.first_line)
@@ -95,11 +98,13 @@ class LineFollower:
         suffixes: tuple[str, ...] = (".jsonl",),
         recursive: bool = False,
         follow_rotated: bool = True,
+        count_lines: bool = True,
     ) -> None:
         self.roots = [Path(r).expanduser() for r in roots]
         self.suffixes = suffixes
         self.recursive = recursive
         self.follow_rotated = follow_rotated
+        self.count_lines = count_lines
         self.files: dict[str, FileState] = {}
         self.truncations = 0
 
@@ -223,9 +228,10 @@ class LineFollower:
                         break
                 elif end < len(data):
                     data = data[:end]
-                chunk = Chunk(state, state.line + 1, data)
+                chunk = Chunk(state, state.line + 1 if self.count_lines else 0, data, state.offset)
                 state.offset += end
-                state.line += data.count(b"\n")
+                if self.count_lines:
+                    state.line += data.count(b"\n")
                 if progress is not None:
                     progress.advance(end)
                 yield chunk

@@ -1,0 +1,212 @@
+"""A SQLite sink's history, pre-aggregated by SQL, so a monitor or report starts fast on millions of rows.
+
+Building a ``UsageEvent`` per stored row costs tens of microseconds; a million rows would take most
+of a minute. Most figures only need sums, so SQLite computes them (``GROUP BY`` per bucket and group,
+in C) and only two kinds of rows travel to Python one by one:
+
+- the *detail* rows (``ts >= detail_since``): per-event facts that sums cannot hold — prefix
+  fingerprints (cache fragmentation, TTL gaps, write overhead), system-prompt changes per task, what-if
+  replays — selected as plain tuples (``ROW_COLUMNS``), never as pydantic objects;
+- the newest ``live`` rows as ``UsageEvent``\\ s, for the live table.
+
+Everything is read up to one ``last_seq`` inside one read transaction, so the parts agree with each
+other, and a ``SinkSource(path, start_seq=last_seq)`` continues exactly where the history ends.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import closing
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from claudetop.model import UsageEvent
+from claudetop.sinks.schema import format_ts, row_to_event
+
+ROW_COLUMNS: tuple[str, ...] = (
+    "id", "ts", "model", "task", "app", "host", "api_key_fp", "endpoint", "service_tier", "deferred",
+    "status", "error_type", "retries", "input_tokens", "output_tokens", "cache_write_5m_tokens",
+    "cache_write_1h_tokens", "cache_read_tokens", "cost_micros", "stop_reason", "max_tokens", "batch_id",
+    "requested_model", "prefixes",
+)  # fmt: skip
+"""The ``events`` columns of a detail row, in order (``Aggregator.add_rows`` unpacks them)."""
+ROWS_SQL = f"SELECT {', '.join(ROW_COLUMNS)} FROM events"
+
+_BILLABLE = "endpoint IN ('messages', 'batch_result')"
+BUCKET_COUNTERS: tuple[str, ...] = (
+    "requests", "api_calls", "errors", "retried", "input", "output", "write_5m", "write_1h", "read",
+    "cost_micros", "unpriced", "max_tokens_stops", "batch_requests", "deferred",
+)  # fmt: skip
+"""The counters of a bucket row after its key, named as ``analysis.aggregate.Counts`` fields."""
+
+_BUCKETS_SQL = f"""
+SELECT CASE WHEN ts >= :minute_since THEN substr(ts, 1, 16) ELSE substr(ts, 1, 13) END,
+    model, task, app, host, api_key_fp,
+    (endpoint = 'batch_result' OR coalesce(service_tier, '') = 'batch'),
+    sum({_BILLABLE}),
+    count(*),
+    sum(error_type IS NOT NULL OR coalesce(status, 0) >= 400),
+    sum({_BILLABLE} AND retries > 0),
+    sum({_BILLABLE} * input_tokens),
+    sum({_BILLABLE} * output_tokens),
+    sum({_BILLABLE} * cache_write_5m_tokens),
+    sum({_BILLABLE} * cache_write_1h_tokens),
+    sum({_BILLABLE} * cache_read_tokens),
+    coalesce(sum(CASE WHEN {_BILLABLE} THEN cost_micros END), 0),
+    sum({_BILLABLE} AND cost_micros IS NULL),
+    sum({_BILLABLE} AND coalesce(stop_reason, '') = 'max_tokens'),
+    sum({_BILLABLE} AND (endpoint = 'batch_result' OR coalesce(service_tier, '') = 'batch')),
+    sum({_BILLABLE} AND deferred)
+FROM events WHERE seq <= :last_seq
+GROUP BY 1, 2, 3, 4, 5, 6, 7
+"""
+
+_POLLS_SQL = """
+SELECT batch_id, count(*), sum(coalesce(status, 0) = 429), min(ts), max(ts)
+FROM events WHERE endpoint = 'batch_retrieve' AND batch_id IS NOT NULL AND seq <= :last_seq
+GROUP BY batch_id
+"""
+
+_TALLIES_SQL = """
+SELECT d.value ->> '$.policy', d.value ->> '$.mode', substr(events.ts, 1, 7), count(*),
+    sum(coalesce(d.value ->> '$.saving_micros', 0))
+FROM events, json_each(events.policies) AS d
+WHERE events.policies != '[]' AND events.seq <= :last_seq
+GROUP BY 1, 2, 3
+"""
+
+DEFERRED_DEPTH_SQL = "SELECT count(*) FROM deferred_requests WHERE state IN ('queued', 'submitting')"
+"""Requests the deferral queue holds and has not handed to the Batches API yet."""
+
+
+def epoch_of(ts: str) -> float:
+    """Seconds since the epoch of a sink timestamp or a prefix of one (``2026-11-01T10`` is an hour)."""
+    text = ts.rstrip("Z")
+    if len(text) == 13:
+        text += ":00"
+    return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
+
+
+@dataclass(slots=True)
+class SinkHistory:
+    """What ``read_sink_history`` returns; rows are plain tuples documented per field."""
+
+    last_seq: int = 0
+    """The newest ``seq`` covered; continue reading after it."""
+    events: int = 0
+    oldest: float | None = None
+    newest: float | None = None
+    """Epoch seconds of the oldest and newest event covered."""
+    minute_since: float | None = None
+    """Buckets starting at or after this are minutes, before it hours."""
+    buckets: list[tuple[Any, ...]] = field(default_factory=list)
+    """(bucket start epoch, is minute, model, task, app, host, key, batch, *``BUCKET_COUNTERS``)."""
+    polls: list[tuple[str, int, int, float, float]] = field(default_factory=list)
+    """Batch retrieve calls: (batch id, calls, of which HTTP 429, first epoch, last epoch)."""
+    tallies: list[tuple[str, str, int, int, int]] = field(default_factory=list)
+    """Policy decisions: (policy, mode, month index ``year*12 + month - 1``, decisions, saving micros)."""
+    detail: list[tuple[Any, ...]] = field(default_factory=list)
+    """``ROW_COLUMNS`` rows with ``ts >= detail_since``, oldest first."""
+    live: list[UsageEvent] = field(default_factory=list)
+    """The newest events, oldest first."""
+    deferred_queue_depth: int | None = None
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5.0, isolation_level=None)
+    conn.execute("PRAGMA temp_store = MEMORY")
+    return conn
+
+
+def _tables(conn: sqlite3.Connection) -> set[str]:
+    return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def read_sink_history(
+    path: Path | str, *, minute_span_s: float, detail_span_s: float, live: int = 200
+) -> SinkHistory:
+    """Aggregate every event of the sink at ``path``: minute buckets for the ``minute_span_s`` before
+    the newest event and hour buckets before that; detail rows for the last ``detail_span_s``."""
+    with closing(_connect(Path(path).expanduser())) as conn:
+        conn.execute("BEGIN")
+        try:
+            return _read(conn, minute_span_s, detail_span_s, live)
+        finally:
+            conn.execute("COMMIT")
+
+
+def _read(conn: sqlite3.Connection, minute_span_s: float, detail_span_s: float, live: int) -> SinkHistory:
+    history = SinkHistory()
+    tables = _tables(conn)
+    if "deferred_requests" in tables:
+        history.deferred_queue_depth = int(conn.execute(DEFERRED_DEPTH_SQL).fetchone()[0])
+    if "events" not in tables:
+        return history
+    last_seq, count, oldest, newest = conn.execute(
+        "SELECT max(seq), count(*), min(ts), max(ts) FROM events"
+    ).fetchone()
+    if not count:
+        return history
+    history.last_seq, history.events = int(last_seq), int(count)
+    history.oldest, history.newest = epoch_of(oldest), epoch_of(newest)
+    minute_since = datetime.fromtimestamp(history.newest - minute_span_s, UTC)
+    history.minute_since = (minute_since.timestamp() // 60) * 60
+    args = {"last_seq": history.last_seq, "minute_since": format_ts(minute_since)[:16]}
+    starts: dict[str, float] = {}
+    for key, *rest in conn.execute(_BUCKETS_SQL, args):
+        start = starts.get(key)
+        if start is None:
+            start = starts[key] = epoch_of(key)
+        history.buckets.append((start, len(key) == 16, *rest))
+    history.polls = [
+        (batch_id, calls, limited, epoch_of(first), epoch_of(last))
+        for batch_id, calls, limited, first, last in conn.execute(_POLLS_SQL, args)
+    ]
+    history.tallies = [
+        (policy, mode, int(month[:4]) * 12 + int(month[5:7]) - 1, n, int(saving))
+        for policy, mode, month, n, saving in conn.execute(_TALLIES_SQL, args)
+        if policy is not None and mode is not None
+    ]
+    detail_since = format_ts(datetime.fromtimestamp(history.newest - detail_span_s, UTC))
+    history.detail = conn.execute(
+        f"{ROWS_SQL} WHERE ts >= ? AND seq <= ? ORDER BY ts", (detail_since, history.last_seq)
+    ).fetchall()
+    conn.row_factory = sqlite3.Row
+    newest_rows = conn.execute(
+        "SELECT * FROM events WHERE seq <= ? ORDER BY seq DESC LIMIT ?", (history.last_seq, live)
+    ).fetchall()
+    history.live = _events(reversed(newest_rows))
+    return history
+
+
+def _events(rows: Iterator[sqlite3.Row] | Sequence[sqlite3.Row]) -> list[UsageEvent]:
+    out = []
+    for row in rows:
+        try:
+            out.append(row_to_event(row))
+        except (ValueError, TypeError):
+            continue
+    return out
+
+
+def deferred_queue_depth(conn: sqlite3.Connection) -> int | None:
+    """The deferral queue's depth, or ``None`` for a sink without the queue's table."""
+    try:
+        return int(conn.execute(DEFERRED_DEPTH_SQL).fetchone()[0])
+    except sqlite3.OperationalError:
+        return None
+
+
+__all__ = [
+    "BUCKET_COUNTERS",
+    "DEFERRED_DEPTH_SQL",
+    "ROWS_SQL",
+    "ROW_COLUMNS",
+    "SinkHistory",
+    "deferred_queue_depth",
+    "epoch_of",
+    "read_sink_history",
+]
