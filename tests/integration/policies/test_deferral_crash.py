@@ -76,8 +76,8 @@ def test_sigkill_with_queued_and_in_flight_requests_loses_nothing_and_records_no
     with sqlite3.connect(sink) as db:
         ids = {r[0] for r in db.execute("SELECT id FROM deferred_requests")}
         recorded = db.execute(
-            "SELECT e.custom_id, e.id, d.event_id FROM events e JOIN deferred_requests d ON d.id = e.custom_id "
-            "WHERE e.endpoint = 'batch_result'"
+            "SELECT e.custom_id, e.id, d.event_id FROM events e "
+            "JOIN deferred_requests d ON d.id = e.custom_id WHERE e.endpoint = 'batch_result'"
         ).fetchall()
         results = db.execute("SELECT count(*), count(DISTINCT custom_id) FROM events").fetchone()
         rollup = db.execute("SELECT sum(requests) FROM rollups").fetchone()[0]
