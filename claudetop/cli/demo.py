@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,24 @@ def _positive(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
     return value
+
+
+def _start(text: str) -> datetime:
+    """``HH:MM`` (today, UTC) or an ISO date-time: where the simulated clock starts."""
+    try:
+        if len(text) <= 5 and ":" in text:
+            return datetime.combine(datetime.now(UTC).date(), time.fromisoformat(text), UTC)
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not HH:MM or an ISO date-time: {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _open_monitor(sink: Path) -> int:
+    from claudetop.ui.options import MonitorOptions
+    from claudetop.ui.run import run_monitor
+
+    return run_monitor(MonitorOptions(sinks=(str(sink),), no_claude_code=True))
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -46,6 +65,12 @@ def register(subparsers: Any) -> None:
         "--policies", default="", metavar="NAME=MODE,...", help="starting policy modes, e.g. all=enforce"
     )
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--start",
+        type=_start,
+        metavar="HH:MM|ISO",
+        help="simulated start time (UTC), e.g. 01:58 to watch the nightly batch",
+    )
     p.set_defaults(func=run)
 
 
@@ -72,8 +97,9 @@ def run(args: argparse.Namespace) -> int:
                 policies=policies,
                 headless=args.headless,
                 seed=args.seed,
+                start=args.start,
             )
-            return Demo(options).run()
+            return Demo(options, monitor=None if args.headless else _open_monitor).run()
     except DemoError as err:
         print(f"claudetop demo: {err}", file=sys.stderr)
         return 2

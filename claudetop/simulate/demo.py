@@ -2,7 +2,8 @@
 
 Everything runs in this process: the server on its own loop thread, the workload on worker
 threads, the monitor (or a one-line-per-second text summary, or nothing when headless) on
-the main thread. Shutdown — end of duration or Ctrl+C — sets one stop event, joins every
+the main thread. The monitor is handed in by the caller (``claudetop.cli.demo``): simulate
+never imports the UI. Shutdown — end of duration or Ctrl+C — sets one stop event, joins every
 thread with a deadline and closes the server, so nothing outlives the command.
 """
 
@@ -14,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -44,6 +46,8 @@ class DemoOptions:
     policies: dict[str, str] = field(default_factory=dict)
     headless: bool = False
     seed: int = 0
+    start: datetime | None = None
+    """Simulated time the demo starts at (``None``: now), e.g. just before the nightly batch."""
 
 
 def parse_policies(text: str) -> dict[str, str]:
@@ -94,6 +98,8 @@ class Demo:
     options: DemoOptions
     out: TextIO = sys.stdout
     stop: threading.Event = field(default_factory=threading.Event)
+    monitor: Callable[[Path], object] | None = None
+    """Opens the live monitor on the sink and returns when it is closed; ``None``: text summary."""
 
     def run(self) -> int:
         opts = self.options
@@ -106,7 +112,7 @@ class Demo:
                 "claudetop demo: the hook (claudetop.instrument) is not available; nothing is recorded",
                 file=sys.stderr,
             )
-        clock = SimClock(speed=opts.speed)
+        clock = SimClock(speed=opts.speed, start=opts.start)
         with FakeAnthropic(clock=clock) as fake:
 
             def sync_client() -> anthropic.Anthropic:
@@ -138,20 +144,17 @@ class Demo:
             finally:
                 self.stop.set()
                 runner.join(SHUTDOWN_S)
-            if opts.headless or not _has_ui():
+            if opts.headless or self.monitor is None:
                 self._summary(fake, workload, final=True)
         return 0
 
     def _foreground(self, fake: FakeAnthropic, workload: Workload, runner: threading.Thread) -> None:
         opts = self.options
         deadline = None if opts.duration_s is None else time.monotonic() + opts.duration_s
-        if not opts.headless and _has_ui():
-            from claudetop.ui.options import MonitorOptions
-            from claudetop.ui.run import run_monitor
-
+        if not opts.headless and self.monitor is not None:
             if deadline is not None:
                 threading.Timer(opts.duration_s or 0, self.stop.set).start()
-            run_monitor(MonitorOptions(sinks=(str(opts.sink),), no_claude_code=True))
+            self.monitor(opts.sink)
             return
         while not self.stop.is_set() and runner.is_alive():
             remaining = 1.0 if deadline is None else min(1.0, deadline - time.monotonic())
@@ -173,14 +176,6 @@ class Demo:
             file=self.out,
             flush=True,
         )
-
-
-def _has_ui() -> bool:
-    try:
-        import claudetop.ui.run  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def _ensure_sink(path: Path) -> None:
