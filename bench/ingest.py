@@ -9,10 +9,9 @@ without the 5m/1h split, synthetic error lines and a few garbage lines.
 Then, in the same run, it times:
 
 - ccusage: ``npx ccusage@20.0.24 daily --offline --json`` (installed into a temp dir if missing);
-- claudetop cold: ``claudetop report --claude-code DIR --format json`` when the report command
-  exists, else (stated in the output) a full read of the Claude Code source plus totals per day
-  in a fresh interpreter with an empty checkpoint dir;
-- claudetop warm: the same again with the checkpoints the cold run left.
+- claudetop source, cold: a full read of the Claude Code source plus totals per day, in a fresh
+  interpreter with an empty checkpoint dir; then warm: the same with the checkpoints it left;
+- ``claudetop report --claude-code DIR --format json`` (cold; the report reads without checkpoints).
 
 It prints the time ratio claudetop/ccusage (goal <= 1.0, limit 1.5), warm/cold (limit 0.10), both
 peak RSS values (from ``wait4`` rusage of each child), and whether the token totals agree.
@@ -297,14 +296,16 @@ json.dump({k: days[k] for k in sorted(days)}, sys.stdout)
 
 
 def _report_available() -> bool:
-    try:
-        from claudetop.cli import build_parser
+    import contextlib
+    import io
 
-        build_parser().parse_args(["report", "--help"])
+    from claudetop.cli import build_parser
+
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            build_parser().parse_args(["report", "--help"])
     except SystemExit as exit_:
         return exit_.code == 0
-    except Exception:
-        return False
     return False
 
 
@@ -344,9 +345,16 @@ def main() -> int:
         _timed_child(cc_cmd, env)  # warm the page cache and npx for both sides alike
         cc_time, cc_rss, cc_out = _timed_child(cc_cmd, env)
 
+        source_cmd = [sys.executable, "-c", _OWN_READ, str(corpus), str(work / "state" / "checkpoints")]
+        src_cold, src_cold_rss, own_out = _timed_child(source_cmd, env)
+        src_warm, src_warm_rss, _ = _timed_child(source_cmd, env)
+        cc_tot = _ccusage_totals(cc_out)
+        print(f"corpus: {size / 2**20:,.0f} MiB")
+        print(
+            f"ccusage ({CCUSAGE} daily --offline --json): {cc_time:.2f}s, peak RSS {cc_rss / 1024:,.0f} MiB"
+        )
         if _report_available():
-            label = "claudetop report --claude-code DIR --format json"
-            own_cmd = [
+            report_cmd = [
                 sys.executable,
                 "-m",
                 "claudetop",
@@ -356,27 +364,28 @@ def main() -> int:
                 "--format",
                 "json",
             ]
+            rep_time, rep_rss, _ = _timed_child(report_cmd, env)
+            print(
+                f"claudetop report --claude-code DIR --format json (cold): {rep_time:.2f}s, "
+                f"peak RSS {rep_rss / 1024:,.0f} MiB, ratio to ccusage {rep_time / cc_time:.2f}"
+            )
         else:
-            label = "claudetop source read + daily totals (report command not available yet)"
-            own_cmd = [sys.executable, "-c", _OWN_READ, str(corpus), str(work / "state" / "checkpoints")]
-        cold_time, cold_rss, own_out = _timed_child(own_cmd, env)
-        warm_time, warm_rss, _ = _timed_child(own_cmd, env)
-
-        cc_tot = _ccusage_totals(cc_out)
-        print(f"corpus: {size / 2**20:,.0f} MiB")
+            print("claudetop report: not available in this build")
         print(
-            f"ccusage ({CCUSAGE} daily --offline --json): {cc_time:.2f}s, peak RSS {cc_rss / 1024:,.0f} MiB"
+            f"claudetop source read + daily totals, cold: {src_cold:.2f}s, "
+            f"peak RSS {src_cold_rss / 1024:,.0f} MiB"
         )
-        print(f"claudetop cold ({label}): {cold_time:.2f}s, peak RSS {cold_rss / 1024:,.0f} MiB")
-        print(f"claudetop warm (checkpoints): {warm_time:.2f}s, peak RSS {warm_rss / 1024:,.0f} MiB")
-        print(f"ratio claudetop/ccusage: {cold_time / cc_time:.2f} (goal <= 1.0, limit 1.5)")
-        print(f"warm/cold: {warm_time / cold_time:.3f} (limit 0.10)")
-        if "report" not in label:
-            days = json.loads(own_out)
-            own = [sum(d[i] for d in days.values()) for i in range(5)]
-            same = own[:4] == list(cc_tot[:4])
-            print(f"token totals equal: {same} (claudetop {own[:4]}, ccusage {list(cc_tot[:4])})")
-            print(f"cost: claudetop ${own[4] / 1e6:,.2f} vs ccusage ${cc_tot[4]:,.2f}")
+        print(
+            f"claudetop source read + daily totals, warm (checkpoints): {src_warm:.2f}s, "
+            f"peak RSS {src_warm_rss / 1024:,.0f} MiB"
+        )
+        print(f"ratio claudetop source/ccusage: {src_cold / cc_time:.2f} (goal <= 1.0, limit 1.5)")
+        print(f"warm/cold: {src_warm / src_cold:.3f} (limit 0.10)")
+        days = json.loads(own_out)
+        own = [sum(d[i] for d in days.values()) for i in range(5)]
+        same = own[:4] == list(cc_tot[:4])
+        print(f"token totals equal: {same} (claudetop {own[:4]}, ccusage {list(cc_tot[:4])})")
+        print(f"cost: claudetop ${own[4] / 1e6:,.2f} vs ccusage ${cc_tot[4]:,.2f}")
     finally:
         if not args.keep and args.dir is None:
             shutil.rmtree(work, ignore_errors=True)
