@@ -28,12 +28,12 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Callable, Generator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, overload
 
 import anthropic
 
@@ -557,20 +557,8 @@ def _error_type(result: Any) -> str:
 # --- the public wrapper ----------------------------------------------------------------------
 
 
-class _Messages:
-    def __init__(self, owner: Deferrable) -> None:
-        self._owner = owner
-
-    def create(self, **params: Any) -> DeferredHandle | Awaitable[DeferredHandle]:
-        return self._owner._create(params)
-
-
-class Deferrable:
-    """What ``deferrable(client)`` returns: ``.messages.create(**params)`` gives a ``DeferredHandle``.
-
-    For an ``AsyncAnthropic`` client ``create`` is awaited (``handle = await d.messages.create(...)``,
-    then ``message = await handle``).
-    """
+class _DeferrableBase:
+    """What both wrappers share: the policy store and engine, and the lazily started queue."""
 
     def __init__(
         self,
@@ -581,13 +569,12 @@ class Deferrable:
         clock: Clock | None = None,
         task_of: Callable[[], str | None] | None = None,
     ) -> None:
-        self.client = client
         self.config = config if config is not None else load_config()
         target = sink if sink is not None else sink_target(self.config)
         self.store = PolicyStore(target, config=self.config)
         self.engine = PolicyEngine(self.store, self.config)
         self.task_of = task_of or (lambda: None)
-        self.messages = _Messages(self)
+        self._app_client = client
         self._target = Path(target)
         self._clock = clock
         self._queue: DeferralQueue | None = None
@@ -598,58 +585,79 @@ class Deferrable:
         """The deferral queue (started on first use): also resumes what an earlier process left."""
         with self._queue_lock:
             if self._queue is None:
+                client = _sync_client(self._app_client)
                 self._queue = DeferralQueue(
-                    self._target,
-                    _sync_client(self.client),
-                    self.config,
-                    clock=self._clock,
-                    engine=self.engine,
+                    self._target, client, self.config, clock=self._clock, engine=self.engine
                 )
                 self._queue.start()
             return self._queue
 
     def _enforced(self) -> bool:
-        return (
-            self.config.batching.enabled
-            and self.store.current().mode(PolicyName.BATCHING) is PolicyMode.ENFORCE
-        )
+        mode = self.store.current().mode(PolicyName.BATCHING)
+        return self.config.batching.enabled and mode is PolicyMode.ENFORCE
 
-    def _create(self, params: dict[str, Any]) -> DeferredHandle | Awaitable[DeferredHandle]:
-        task = self.task_of()
-        if isinstance(self.client, anthropic.AsyncAnthropic):
-            return self._create_async(self.client, params, task)
-        if self._enforced():
-            return self.queue.enqueue(params, task=task)
+    def close(self) -> None:
+        """Stop the worker (what is queued or in flight stays in the sink) and release the store."""
+        if self._queue is not None:
+            self._queue.close()
+        self.store.close()
+
+
+class _Messages:
+    def __init__(self, client: anthropic.Anthropic, owner: Deferrable) -> None:
+        self._client = client
+        self._owner = owner
+
+    def create(self, **params: Any) -> DeferredHandle:
+        task = self._owner.task_of()
+        if self._owner._enforced():
+            return self._owner.queue.enqueue(params, task=task)
         handle = DeferredHandle(f"now_{uuid.uuid4().hex}", deferred=False)
         marker = DEFERRABLE_REQUEST.set(True)
         try:
-            handle._future.set_result(self.client.messages.create(**params))
+            handle._future.set_result(self._client.messages.create(**params))
         except BaseException as err:
             handle._future.set_exception(err)
         finally:
             DEFERRABLE_REQUEST.reset(marker)
         return handle
 
-    async def _create_async(
-        self, client: anthropic.AsyncAnthropic, params: dict[str, Any], task: str | None
-    ) -> DeferredHandle:
-        if self._enforced():
-            queue = self.queue
+
+class _AsyncMessages:
+    def __init__(self, client: anthropic.AsyncAnthropic, owner: AsyncDeferrable) -> None:
+        self._client = client
+        self._owner = owner
+
+    async def create(self, **params: Any) -> DeferredHandle:
+        task = self._owner.task_of()
+        if self._owner._enforced():
+            queue = self._owner.queue
             return await asyncio.to_thread(queue.enqueue, params, task=task)
         handle = DeferredHandle(f"now_{uuid.uuid4().hex}", deferred=False)
         marker = DEFERRABLE_REQUEST.set(True)
         try:
-            handle._future.set_result(await client.messages.create(**params))
+            handle._future.set_result(await self._client.messages.create(**params))
         except BaseException as err:
             handle._future.set_exception(err)
         finally:
             DEFERRABLE_REQUEST.reset(marker)
         return handle
 
-    def close(self) -> None:
-        if self._queue is not None:
-            self._queue.close()
-        self.store.close()
+
+class Deferrable(_DeferrableBase):
+    """``deferrable(client)`` for a sync client: ``.messages.create(**params)`` gives a ``DeferredHandle``."""
+
+    def __init__(self, client: anthropic.Anthropic, **options: Any) -> None:
+        super().__init__(client, **options)
+        self.messages = _Messages(client, self)
+
+
+class AsyncDeferrable(_DeferrableBase):
+    """``deferrable(client)`` for an async client: ``h = await d.messages.create(...)``, then ``await h``."""
+
+    def __init__(self, client: anthropic.AsyncAnthropic, **options: Any) -> None:
+        super().__init__(client, **options)
+        self.messages = _AsyncMessages(client, self)
 
 
 def _sync_client(client: anthropic.Anthropic | anthropic.AsyncAnthropic) -> anthropic.Anthropic:
@@ -670,6 +678,28 @@ def _sync_client(client: anthropic.Anthropic | anthropic.AsyncAnthropic) -> anth
     )
 
 
+@overload
+def deferrable(
+    client: anthropic.Anthropic,
+    *,
+    sink: str | Path | None = ...,
+    config: Config | None = ...,
+    clock: Clock | None = ...,
+    task_of: Callable[[], str | None] | None = ...,
+) -> Deferrable: ...
+
+
+@overload
+def deferrable(
+    client: anthropic.AsyncAnthropic,
+    *,
+    sink: str | Path | None = ...,
+    config: Config | None = ...,
+    clock: Clock | None = ...,
+    task_of: Callable[[], str | None] | None = ...,
+) -> AsyncDeferrable: ...
+
+
 def deferrable(
     client: anthropic.Anthropic | anthropic.AsyncAnthropic,
     *,
@@ -677,9 +707,16 @@ def deferrable(
     config: Config | None = None,
     clock: Clock | None = None,
     task_of: Callable[[], str | None] | None = None,
-) -> Deferrable:
+) -> Deferrable | AsyncDeferrable:
     """Wrap ``client`` so its ``messages.create`` can be deferred to a Message Batch when policy says so.
 
-    ``task_of`` returns the current task tag (the hook passes ``claudetop.hook.tags.current_task``).
+    Batching ``off`` or ``shadow``: the call runs at once and the handle is already resolved (in
+    shadow the hook records what deferring would have saved). ``enforce``: the request is queued
+    durably and the handle resolves when its batch ends. ``task_of`` returns the current task tag
+    (the hook passes ``claudetop.hook.tags.current_task``); ``clock`` times the worker (wall clock
+    by default, a ``SimClock`` in simulations).
     """
-    return Deferrable(client, sink=sink, config=config, clock=clock, task_of=task_of)
+    options: dict[str, Any] = {"sink": sink, "config": config, "clock": clock, "task_of": task_of}
+    if isinstance(client, anthropic.AsyncAnthropic):
+        return AsyncDeferrable(client, **options)
+    return Deferrable(client, **options)
