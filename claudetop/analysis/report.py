@@ -30,9 +30,9 @@ from claudetop.model import (
     usd_str,
 )
 from claudetop.pricing import ModelPriceOverride, PriceBook
+from claudetop.sources import open_sources
 from claudetop.sources.claude_code import ClaudeCodeSource
 from claudetop.sources.jsonl import JsonlSource
-from claudetop.sources.sink import SinkSource
 from claudetop.sources.types import Source
 
 SCHEMA_VERSION = 1
@@ -44,10 +44,13 @@ def pricebook_for(config: Config) -> PriceBook:
 
 
 def open_report_sources(
-    sinks: Sequence[Path], jsonl: Sequence[Path], claude_code: Sequence[Path] | None, pricebook: PriceBook
+    sinks: Sequence[Path | str],
+    jsonl: Sequence[Path],
+    claude_code: Sequence[Path] | None,
+    pricebook: PriceBook,
 ) -> list[Source]:
     """Sources that read everything from the start, without checkpoints (a report is a full read)."""
-    sources: list[Source] = [SinkSource(p) for p in sinks]
+    sources: list[Source] = open_sources(sinks=sinks)
     if jsonl:
         sources.append(JsonlSource(list(jsonl)))
     if claude_code is not None:
@@ -120,6 +123,7 @@ def report_data(
         "by_task": {
             label(k[0]): _usage(c) for k, c in sorted(by_task.items(), key=lambda kv: label(kv[0][0]))
         },
+        "by_host": _keyed(agg.window(since, until, by=("host",))),
         "cache": {
             "hit_ratio": snap.cache.hit_ratio,
             "reads_per_write": snap.cache.reads_per_write,
@@ -251,7 +255,7 @@ def _lines(data: Mapping[str, Any], md: bool) -> list[str]:
         f"errored: {b['requests_errored']}   expired: {b['requests_expired']}",
         "",
     ]
-    for title, key in (("By model", "by_model"), ("By task", "by_task")):
+    for title, key in (("By model", "by_model"), ("By task", "by_task"), ("By host", "by_host")):
         out.append(f"{h}{title}")
         for name, u in data[key].items():
             out.append(f"{'- ' if md else '  '}{name}: {u['requests']:,} requests, {_money(u['cost_usd'])}")
@@ -303,4 +307,23 @@ def build_report(
         sources=health,
         budget_micros=micros_from_usd(budget) if budget is not None else None,
     )
-    return report_data(agg, snap, since, until)
+    data = report_data(agg, snap, since, until)
+    data["hooks"] = hook_health(sources)
+    return data
+
+
+def hook_health(sources: Sequence[Source]) -> dict[str, Any]:
+    """What the hooks reported about events they could not write (sources that carry such records).
+
+    ``dropped`` events never reached the sink; ``queued`` ones were still waiting to be written
+    (delayed) when the hook last reported; ``sink_errors`` counts failed write attempts.
+    """
+    reports: dict[str, dict[str, Any]] = {}
+    for source in sources:
+        reports.update(getattr(source, "hooks", {}))
+    return {
+        "dropped": sum(int(r.get("dropped", 0)) for r in reports.values()),
+        "queued": sum(int(r.get("queued", 0)) for r in reports.values()),
+        "sink_errors": sum(int(r.get("sink_errors", 0)) for r in reports.values()),
+        "processes": dict(sorted(reports.items())),
+    }

@@ -33,7 +33,11 @@ def _usd(text: str) -> Decimal:
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("report", help="print spend, cache, batches, projection and findings headless")
     p.add_argument(
-        "--sink", action="append", type=Path, default=[], metavar="P", help="SQLite sink, repeatable"
+        "--sink",
+        action="append",
+        default=[],
+        metavar="P|URL",
+        help="SQLite sink or postgresql:// URL, repeatable",
     )
     p.add_argument("--jsonl", action="append", type=Path, default=[], metavar="P", help="JSONL file/dir")
     p.add_argument(
@@ -69,8 +73,8 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     sinks = list(args.sink)
     if not sinks and not args.jsonl and args.claude_code is None:
-        sinks = [Path(config.sink.path).expanduser() if config.sink.path else default_sink_path()]
-    missing = [p for p in sinks if not p.exists()]
+        sinks = [config.sink.path if config.sink.path else str(default_sink_path())]
+    missing = [p for p in sinks if "://" not in p and not Path(p).expanduser().exists()]
     if missing:
         print(f"claudetop report: no such sink: {', '.join(map(str, missing))}", file=sys.stderr)
         return EXIT_USAGE

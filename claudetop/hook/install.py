@@ -108,7 +108,7 @@ def make_middleware(
     target = str(sink) if sink is not None else sink_target(config)
     writer = writer_for(target, config, app)
     if policies is True:
-        slot = _engine_slot(target, config, writer) if "://" not in target else EngineSlot()
+        slot = _engine_slot(target, config, writer) if not target.endswith(".jsonl") else EngineSlot()
     else:
         slot = EngineSlot()
         slot.engine = policies or None

@@ -58,6 +58,8 @@ class HookStats:
     queued: int
     last_error: str | None
     sink: str
+    delayed: int = 0
+    """Events written only on a retry, after the sink had failed (an outage they outlived)."""
 
 
 def _is_sqlite_target(target: str) -> bool:
@@ -92,6 +94,7 @@ class Writer:
         self._assembler: Assembler | None = None
         self._flushes: list[threading.Event] = []
         self.captured = self.written = self.dropped = self.internal_errors = self.sink_errors = 0
+        self.delayed = 0
         self.last_error: str | None = None
 
     # --- application thread -------------------------------------------------------------------
@@ -126,6 +129,7 @@ class Writer:
             queued=len(self._queue) + len(self._backlog),
             last_error=self.last_error,
             sink=self.target,
+            delayed=self.delayed,
         )
 
     def flush(self, timeout: float | None = None) -> bool:
@@ -237,6 +241,8 @@ class Writer:
             if self._backlog:
                 sink.write_events(self._backlog)
                 self.written += len(self._backlog)
+                if self._backoff > 0.5:
+                    self.delayed += len(self._backlog)
                 self._backlog = []
             if self._batch_backlog:
                 sink.write_batches(list(self._batch_backlog.values()))
@@ -257,7 +263,7 @@ class Writer:
             if _is_sqlite_target(self.target):
                 self._sink = SQLiteSink(Path(self.target).expanduser(), busy_timeout_s=SINK_BUSY_TIMEOUT_S)
             else:
-                self._sink = open_sink(self.target)
+                self._sink = open_sink(self.target, busy_timeout_s=SINK_BUSY_TIMEOUT_S)
         return self._sink
 
     def _close_sink(self) -> None:
@@ -282,25 +288,28 @@ class Writer:
         )
 
     def _maybe_health(self, final: bool) -> None:
-        """Keep a ``hook_health`` row in the SQLite sink's ``meta`` table when something went wrong."""
+        """Keep a ``hook_health`` row in the sink's ``meta`` table (SQLite or PostgreSQL) on trouble."""
         problems = self.dropped or self.sink_errors or self.internal_errors
-        if not problems or not self._health_dirty or not _is_sqlite_target(self.target):
+        if not problems or not self._health_dirty or Path(self.target).suffix == ".jsonl":
             return
         if not final and time.monotonic() - self._health_at < HEALTH_EVERY_S:
             return
         self._health_at = time.monotonic()
         try:
-            if self._health is None:
-                self._health = connect_sqlite(Path(self.target).expanduser(), busy_timeout_s=0.5)
             stats = asdict(self.stats())
             stats["updated_at"] = datetime.now(UTC).isoformat()
-            self._health.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                (
-                    f"hook_health:{socket.gethostname()}:{os.getpid()}",
-                    json.dumps(stats),
-                ),
-            )
+            row = (f"hook_health:{socket.gethostname()}:{os.getpid()}", json.dumps(stats))
+            if not _is_sqlite_target(self.target):
+                from claudetop.sinks.postgres import PostgresSink
+
+                sink = self._open()
+                if isinstance(sink, PostgresSink):
+                    sink.write_meta(*row)
+                self._health_dirty = False
+                return
+            if self._health is None:
+                self._health = connect_sqlite(Path(self.target).expanduser(), busy_timeout_s=0.5)
+            self._health.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", row)
             self._health_dirty = False
         except Exception as err:
             self.last_error = f"cannot record hook health in {self.target}: {err}"

@@ -31,11 +31,17 @@ def open_sources(
 ) -> list[Source]:
     """Sources for the CLI's ``--sink``/``--jsonl``/``--claude-code`` options.
 
-    A sink path ending in ``.jsonl`` is read as JSONL. ``claude_code`` lists config dirs; an empty
+    A sink path ending in ``.jsonl`` is read as JSONL, a ``postgresql://`` URL as the fleet database
+    (``claudetop.sources.postgres``, needs psycopg). ``claude_code`` lists config dirs; an empty
     list with ``use_claude_code`` (a bare ``--claude-code``) means the discovered ones.
     """
     sources: list[Source] = []
     for target in sinks:
+        if str(target).startswith(("postgresql://", "postgres://")):
+            from claudetop.sources.postgres import PostgresSource
+
+            sources.append(PostgresSource(str(target)))
+            continue
         path = Path(target).expanduser()
         if path.suffix == ".jsonl":
             sources.append(JsonlSource([path], checkpoints=checkpoints, start_at_end=start_at_end))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from claudetop.analysis.aggregate import Aggregator
 from claudetop.analysis.rates import RateTable
@@ -27,10 +27,22 @@ from claudetop.ui.themes import load_themes, theme_cycle
 from claudetop.ui.worker import SnapshotWorker
 
 
+def monitor_aggregator() -> Aggregator:
+    """The aggregator sized for a monitor left running for days: minute detail only as far back as
+    the burn-rate chart and "today" need, ids remembered long enough to catch two sources holding the
+    same events as they are written, and a replay sample big enough for stable what-if ratios."""
+    return Aggregator(
+        minute_horizon=timedelta(hours=6),
+        dedupe_horizon=timedelta(minutes=30),
+        prefix_cap=10_000,
+        replay_cap=50_000,
+    )
+
+
 def _policy_target(targets: Sequence[str]) -> str | None:
-    """The first sink that can hold policies (a SQLite file: not ``.jsonl``, not a URL), if any."""
+    """The first sink that can hold policies (a SQLite file or a ``postgresql://`` URL), if any."""
     for target in targets:
-        if not target.endswith(".jsonl") and "://" not in target:
+        if not target.endswith(".jsonl") and ("://" not in target or target.startswith("postgres")):
             return target
     return None
 
@@ -58,7 +70,7 @@ def build_app(options: MonitorOptions, config: Config, env: dict[str, str] | Non
     policy_target = _policy_target(targets)
     pipeline = Pipeline(
         sources,
-        Aggregator(),
+        monitor_aggregator(),
         config,
         RateTable(pricebook_for(config)),
         open_store=(lambda: PolicyStore(policy_target, config=config)) if policy_target else None,
@@ -66,7 +78,10 @@ def build_app(options: MonitorOptions, config: Config, env: dict[str, str] | Non
         budget_micros=micros_from_usd(budget) if budget is not None else None,
     )
     feed = SnapshotWorker(
-        pipeline, options.delay_s or config.monitoring.refresh_interval_s, close=pipeline.close
+        pipeline,
+        options.delay_s or config.monitoring.refresh_interval_s,
+        close=pipeline.close,
+        loading=lambda: pipeline.loading,
     )
     return MonitorApp(
         feed,
