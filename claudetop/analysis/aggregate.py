@@ -7,8 +7,18 @@ capped (the least recently seen entries are dropped first). Raw events are kept 
 bounded rings: the newest few hundred for the live table and a longer one for what-if replays.
 
 Every counter is a sum, so folding the same events in any order or in any chunks gives the same
-totals; duplicates (same event id, e.g. one event read from two sources) are counted once within
-``dedupe_horizon`` of the newest event seen.
+totals.
+
+History of a SQLite sink is folded by ``add_history`` from SQL aggregates
+(``claudetop.sources.sink_history``): bucket counters, batch polls and policy tallies are exact over
+the whole file, while the per-event tables (prefixes, tasks, the replay ring) are built from the
+*detail* rows of the last ``detail_horizon`` only; ``detail_since`` says from when they are complete.
+
+Duplicates: each source yields an event once (by ``seq`` or file offset), so duplicates only arise
+when two sources overlap (the same events in a sink and in a JSONL copy). Ids are remembered for
+``dedupe_horizon`` of event time behind the newest event folded one by one (at least that long:
+pruning drops the oldest-inserted ids first); a duplicate older than that, or one that also sits in
+SQL-aggregated history, is counted twice. ``duplicates`` counts those caught.
 """
 
 from __future__ import annotations
@@ -20,7 +30,11 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from claudetop.analysis.whatif import Replayable, ReplayedPrefix, ReplayEvent
 from claudetop.model import BatchState, PolicyMode, UsageEvent
+from claudetop.sources.sink_history import ROW_COLUMNS, ROWS_SQL, SinkHistory
+
+__all__ = ["ROWS_SQL", "ROW_COLUMNS", "Aggregator", "Counts", "label", "merged"]
 
 Group = tuple[str | None, str | None, str | None, str | None, str | None, bool]
 """(model, task, app, host, api key fingerprint, is batch)."""
@@ -163,16 +177,7 @@ def _from_epoch(value: float) -> datetime:
 PrefixTuple = tuple[str, str, int, bool, str | None]
 """(scope, sha256, tokens, breakpoint, ttl)."""
 
-ROW_COLUMNS: tuple[str, ...] = (
-    "id", "ts", "model", "task", "app", "host", "api_key_fp", "endpoint", "service_tier", "deferred",
-    "status",
-    "error_type", "retries", "input_tokens", "output_tokens", "cache_write_5m_tokens",
-    "cache_write_1h_tokens",
-    "cache_read_tokens", "cost_micros", "stop_reason", "max_tokens", "batch_id", "requested_model",
-    "prefixes",
-)  # fmt: skip
-"""The ``events`` columns ``Aggregator.add_rows`` expects, in order."""
-ROWS_SQL = f"SELECT {', '.join(ROW_COLUMNS)} FROM events"
+_PREFIX_MEMO_CAP = 50_000
 
 
 class Aggregator:
@@ -187,8 +192,10 @@ class Aggregator:
         batch_cap: int = 5_000,
         live_cap: int = 200,
         replay_cap: int = 200_000,
+        detail_horizon: timedelta = timedelta(hours=24),
     ) -> None:
         self._minute_horizon_s = minute_horizon.total_seconds()
+        self.detail_horizon = detail_horizon
         self._dedupe_horizon_s = dedupe_horizon.total_seconds()
         self._prefix_cap = prefix_cap
         self._batch_cap = batch_cap
@@ -201,17 +208,23 @@ class Aggregator:
         self.policy_tallies: dict[tuple[str, PolicyMode, int], PolicyTally] = {}
         """(policy, mode, month index ``year*12 + month - 1``) -> decisions and recorded savings."""
         self.live: deque[UsageEvent] = deque(maxlen=live_cap)
-        self.recent: deque[UsageEvent] = deque(maxlen=replay_cap)
+        self.recent: deque[Replayable] = deque(maxlen=replay_cap)
         """Billable events kept for what-if replays, in arrival order."""
         self.duplicates = 0
+        self.bad_rows = 0
         self.events_folded = 0
         self.newest: float | None = None
         self.oldest: float | None = None
         self.generation = 0
         """Grows with every fold that changed something: cheap "is my cached view stale?" check."""
+        self.detail_since: float | None = None
+        """Epoch from which prefix, task and replay tables hold every event (``None``: all of them)."""
+        self.deferred_depths: dict[str, int] = {}
+        """Deferral-queue depth per source that reports one."""
         self._ids: dict[str, float] = {}
         self._ids_pruned_at = 0.0
         self._minutes_compacted_at = 0.0
+        self._prefix_memo: dict[str, tuple[tuple[PrefixTuple, ...], tuple[ReplayedPrefix, ...]]] = {}
 
     # --- folding ----------------------------------------------------------------------------
 
@@ -256,31 +269,118 @@ class Aggregator:
         self._housekeep()
         return new
 
-    def add_rows(self, rows: Iterable[Sequence[Any]]) -> int:
+    def add_rows(self, rows: Iterable[Sequence[Any]], *, counted: bool = True) -> int:
         """Fold rows of the SQLite sink's ``events`` table selected as ``ROW_COLUMNS`` (``ROWS_SQL``),
-        without building ``UsageEvent`` objects: the fast path for history. Rows don't feed the live
-        table or replays."""
+        without validating them into ``UsageEvent``\\ s: the fast path for history. Billable rows join
+        the replay ring. With ``counted=False`` only the per-event tables are fed (the rows' sums came
+        from SQL). Rows that cannot be read are skipped and counted in ``bad_rows``."""
         new = 0
         fold = self._fold
         parse = datetime.fromisoformat
-        for (
-            eid, ts, model, task, app, host, key, endpoint, tier, deferred, status, error, retries,
-            inp, out, w5, w1, rd, cost, stop, max_tokens, batch_id, requested, text,
-        ) in rows:  # fmt: skip
-            prefixes: tuple[PrefixTuple, ...] = ()
-            if text and text != "[]":
-                prefixes = tuple(
-                    (p["scope"], p["sha256"], p["tokens"], p.get("breakpoint", False), p.get("ttl"))
-                    for p in json.loads(text)
-                )
-            if fold(
-                eid, parse(ts).timestamp(), model, task, app, host, key, endpoint,
-                tier == "batch" or endpoint == "batch_result", bool(deferred), status, error, retries,
-                inp, out, w5, w1, rd, cost, stop, max_tokens, batch_id, requested, prefixes,
+        replay = self.recent.append
+        for row in rows:
+            (
+                eid, ts, model, task, app, host, key, endpoint, tier, deferred, status, error, retries,
+                inp, out, w5, w1, rd, cost, stop, max_tokens, batch_id, requested, text,
+            ) = row  # fmt: skip
+            try:
+                when = parse(ts)
+                prefixes, replayed = self._parse_prefixes(text)
+            except (ValueError, TypeError, KeyError):
+                self.bad_rows += 1
+                continue
+            batch = tier == "batch" or endpoint == "batch_result"
+            if not fold(
+                eid, when.timestamp(), model, task, app, host, key, endpoint, batch, bool(deferred), status,
+                error, retries, inp, out, w5, w1, rd, cost, stop, max_tokens, batch_id, requested, prefixes,
+                counted=counted,
             ):  # fmt: skip
-                new += 1
+                continue
+            new += 1
+            if endpoint in _BILLABLE:
+                replay(ReplayEvent(when, model, task, batch, inp, out, w5, w1, rd, cost, replayed))
         self._housekeep()
         return new
+
+    def add_history(self, history: SinkHistory, source: str = "history") -> None:
+        """Fold a sink's SQL-aggregated history (``claudetop.sources.sink_history.read_sink_history``).
+
+        Call it once per sink before folding anything newer from it (``SinkSource(start_seq=...)``)."""
+        if not history.events:
+            return
+        self.events_folded += history.events
+        for edge in (history.oldest, history.newest):
+            if edge is not None:
+                self.oldest = edge if self.oldest is None else min(self.oldest, edge)
+                self.newest = edge if self.newest is None else max(self.newest, edge)
+        for start, minute, model, task, app, host, key, endpoint, tier, *sums in history.buckets:
+            events, errors, retried, inp, out, w5, w1, rd, cost, unpriced, stops, deferred = sums
+            batch = tier == "batch" or endpoint == "batch_result"
+            group: Group = (model, task, app, host, key, batch)
+            table = self.minutes if minute else self.hours
+            buckets = table.setdefault(int(start // (60 if minute else 3600)), {})
+            if endpoint in _BILLABLE:
+                c = Counts(
+                    events, events, errors, retried, inp, out, w5, w1, rd, cost, unpriced, stops,
+                    events if batch else 0, deferred,
+                )  # fmt: skip
+            else:
+                c = Counts(api_calls=events, errors=errors)
+            into = buckets.get(group)
+            if into is None:
+                buckets[group] = c
+            else:
+                into.merge(c)
+        for batch_id, calls, limited, first, last in history.polls:
+            p = self.polls.get(batch_id)
+            if p is None:
+                p = self.polls[batch_id] = BatchPolls(first=first, last=last)
+            p.calls += calls
+            p.rate_limited += limited
+            p.first, p.last = min(p.first, first), max(p.last, last)
+        for policy, mode, month, decisions, saving in history.tallies:
+            try:
+                tally = self.policy_tallies.setdefault((policy, PolicyMode(mode), month), PolicyTally())
+            except ValueError:
+                continue
+            tally.decisions += decisions
+            tally.saving_micros += saving
+        if history.newest is not None:
+            since = history.newest - self.detail_horizon.total_seconds()
+            self.detail_since = since if self.detail_since is None else max(self.detail_since, since)
+        self.add_rows(history.detail, counted=False)
+        for e in history.live:
+            self.live.append(e)
+        if history.deferred_queue_depth is not None:
+            self.deferred_depths[source] = history.deferred_queue_depth
+        self.generation += 1
+
+    def set_deferred_depth(self, source: str, depth: int | None) -> None:
+        """Record a source's deferral-queue depth (``SourceDelta.deferred_queue_depth``)."""
+        if depth is not None:
+            self.deferred_depths[source] = depth
+            self.generation += 1
+
+    @property
+    def deferred_queue_depth(self) -> int | None:
+        return sum(self.deferred_depths.values()) if self.deferred_depths else None
+
+    def _parse_prefixes(self, text: str | None) -> tuple[tuple[PrefixTuple, ...], tuple[ReplayedPrefix, ...]]:
+        """A row's prefixes as fold tuples and as replay objects, memoised: most rows share a few sets."""
+        if not text or text == "[]":
+            return (), ()
+        memo = self._prefix_memo
+        parsed = memo.get(text)
+        if parsed is None:
+            tuples = tuple(
+                (p["scope"], p["sha256"], p["tokens"], p.get("breakpoint", False), p.get("ttl"))
+                for p in json.loads(text)
+            )
+            parsed = (tuples, tuple(ReplayedPrefix(sha, tokens, ttl) for _s, sha, tokens, _b, ttl in tuples))
+            if len(memo) >= _PREFIX_MEMO_CAP:
+                memo.clear()
+            memo[text] = parsed
+        return parsed
 
     def add_batches(self, states: Iterable[BatchState]) -> None:
         """Keep the newest state per batch (by ``updated_at``)."""
@@ -319,12 +419,20 @@ class Aggregator:
         batch_id: str | None,
         requested_model: str | None,
         prefixes: tuple[PrefixTuple, ...],
+        *,
+        counted: bool = True,
     ) -> bool:
+        """Fold one event; ``False`` for a duplicate. ``counted=False`` feeds only the per-event tables."""
         ids = self._ids
         if eid in ids:
             self.duplicates += 1
             return False
         ids[eid] = epoch
+        if not counted:
+            if endpoint in _BILLABLE:
+                self._detail(epoch, model, task, status, error, retries, w5, w1, rd, stop, max_tokens,
+                             requested_model, prefixes)  # fmt: skip
+            return True
         self.events_folded += 1
         if self.newest is None or epoch > self.newest:
             self.newest = epoch
@@ -366,11 +474,32 @@ class Aggregator:
             c.batch_requests += 1
         if deferred:
             c.deferred += 1
+        self._detail(epoch, model, task, status, error, retries, w5, w1, rd, stop, max_tokens,
+                     requested_model, prefixes)  # fmt: skip
+        return True
+
+    def _detail(
+        self,
+        epoch: float,
+        model: str | None,
+        task: str | None,
+        status: int | None,
+        error: str | None,
+        retries: int,
+        w5: int,
+        w1: int,
+        rd: int,
+        stop: str | None,
+        max_tokens: int | None,
+        requested_model: str | None,
+        prefixes: tuple[PrefixTuple, ...],
+    ) -> None:
+        """The per-event tables of a billable event: its task and its prefixes."""
         if task is not None:
+            failed = error is not None or (status is not None and status >= 400)
             self._task(task, epoch, model, requested_model, prefixes, failed, retries, stop, max_tokens)
         if prefixes:
             self._prefixes(model, task, epoch, prefixes, w5, w1, rd)
-        return True
 
     def _task(
         self,
@@ -487,10 +616,17 @@ class Aggregator:
                         hour[group] = c
                     else:
                         into.merge(c)
-        if newest - self._ids_pruned_at >= 3600:
+        if newest - self._ids_pruned_at >= 600:
             self._ids_pruned_at = newest
             cutoff = newest - self._dedupe_horizon_s
-            self._ids = {k: v for k, v in self._ids.items() if v >= cutoff}
+            ids = self._ids
+            old = []
+            for k, v in ids.items():
+                if v >= cutoff:
+                    break
+                old.append(k)
+            for k in old:
+                del ids[k]
         if len(self.prefixes) > self._prefix_cap * 5 // 4:
             keep = sorted(self.prefixes.items(), key=lambda kv: kv[1].last_seen, reverse=True)
             self.prefixes = dict(keep[: self._prefix_cap])
@@ -556,7 +692,7 @@ class Aggregator:
             return timedelta(0)
         return timedelta(seconds=self.newest - self.oldest)
 
-    def recent_events(self, start: datetime, end: datetime | None = None) -> list[UsageEvent]:
+    def recent_events(self, start: datetime, end: datetime | None = None) -> list[Replayable]:
         """Billable events in ``[start, end)`` still held for replays, oldest first."""
         return sorted(
             (e for e in self.recent if e.ts >= start and (end is None or e.ts < end)), key=lambda e: e.ts

@@ -58,9 +58,11 @@ def open_report_sources(
     return sources
 
 
-def drain(sources: Sequence[Source], agg: Aggregator, max_polls: int = 10_000) -> PolicySet:
-    """Poll every source until none has anything new; returns the last policy set seen."""
-    policies = PolicySet()
+def drain(
+    sources: Sequence[Source], agg: Aggregator, max_polls: int = 10_000, policies: PolicySet | None = None
+) -> PolicySet:
+    """Poll every source until none has anything new; returns the last policy set seen (or ``policies``)."""
+    policies = policies if policies is not None else PolicySet()
     for source in sources:
         for _ in range(max_polls):
             delta = source.poll()
@@ -291,6 +293,24 @@ def build_report(
 ) -> dict[str, Any]:
     agg = Aggregator(replay_cap=2_000_000)
     policies = drain(sources, agg)
+    return report_for(
+        agg, policies, sources, config, since=since, until=until, budget_usd=budget_usd, now=now
+    )
+
+
+def report_for(
+    agg: Aggregator,
+    policies: PolicySet,
+    sources: Sequence[Source],
+    config: Config,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    budget_usd: Decimal | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The report document for what ``agg`` holds: ``build_report`` after its read, and the exporters
+    (which keep one aggregator and feed it incrementally) every refresh."""
     book = pricebook_for(config)
     budget = budget_usd if budget_usd is not None else config.monitoring.monthly_budget_usd
     health: list[SourceStatus] = [s.health() for s in sources]
@@ -323,6 +343,7 @@ def hook_health(sources: Sequence[Source]) -> dict[str, Any]:
         reports.update(getattr(source, "hooks", {}))
     return {
         "dropped": sum(int(r.get("dropped", 0)) for r in reports.values()),
+        "delayed": sum(int(r.get("delayed", 0)) for r in reports.values()),
         "queued": sum(int(r.get("queued", 0)) for r in reports.values()),
         "sink_errors": sum(int(r.get("sink_errors", 0)) for r in reports.values()),
         "processes": dict(sorted(reports.items())),

@@ -10,7 +10,7 @@ from claudetop.analysis import findings as f
 from claudetop.analysis.aggregate import Aggregator, Counts, PrefixStats, label, merged
 from claudetop.analysis.projection import Projection, month_bounds, project_month
 from claudetop.analysis.rates import RateTable
-from claudetop.analysis.whatif import ALL_LEVERS, WhatIfResult, enabled_levers, naive_cost, replay
+from claudetop.analysis.whatif import ALL_LEVERS, Replayable, WhatIfResult, enabled_levers, naive_cost, replay
 from claudetop.config import Config
 from claudetop.model import (
     BatchPollRow,
@@ -70,7 +70,7 @@ class Scenarios:
 
 
 def scenarios(
-    events: list[UsageEvent],
+    events: list[Replayable],
     policies: PolicySet,
     config: Config,
     rates: RateTable,
@@ -358,9 +358,13 @@ def build_snapshot(
     policy_changes: Iterable[PolicyChange] = (),
     dropped: Mapping[str, int] | None = None,
     min_cacheable: Callable[[str], int] = min_cacheable_tokens,
+    whatif_memo: Callable[[Callable[[], Scenarios]], Scenarios] | None = None,
 ) -> Snapshot:
     """Everything the panels show. The period for cache, mix, batch and findings figures is
-    ``[since, until)``, by default the current month; projection and header always use the month."""
+    ``[since, until)``, by default the current month; projection and header always use the month.
+
+    ``whatif_memo`` receives the (expensive) what-if computation and may return an earlier result
+    instead: a live monitor re-runs the replays only every few seconds or when the policies change."""
     now = now.astimezone(UTC)
     month_start, _ = month_bounds(now)
     start = since if since is not None else month_start
@@ -375,8 +379,12 @@ def build_snapshot(
     history_start = min(history_start, month_start)
     daily: dict[date, Micros] = {t.date(): c.cost_micros for t, c in agg.series(history_start, now, 86_400)}
     proj = project_month(daily, now, first, PROJECTION_WINDOW_DAYS)
-    trailing = agg.recent_events(now - timedelta(days=proj.window_days or PROJECTION_WINDOW_DAYS), now)
-    sc = scenarios(trailing, policies, config, rates, min_cacheable)
+
+    def whatif() -> Scenarios:
+        trailing = agg.recent_events(now - timedelta(days=proj.window_days or PROJECTION_WINDOW_DAYS), now)
+        return scenarios(trailing, policies, config, rates, min_cacheable)
+
+    sc = whatif() if whatif_memo is None else whatif_memo(whatif)
 
     burn = agg.series(now - BURN_SPAN, now, BURN_BUCKET_S)
     last_hour = agg.total(now - timedelta(hours=1), None)

@@ -22,15 +22,94 @@ Levers, mirroring ``claudetop.policies``:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
 
 from claudetop.analysis.rates import Rates, RateTable
 from claudetop.config import Config
-from claudetop.model import Micros, PolicyMode, PolicyName, PolicySet, UsageEvent
+from claudetop.model import Micros, PolicyMode, PolicyName, PolicySet
 
 ALL_LEVERS: frozenset[PolicyName] = frozenset(PolicyName)
 _TTL_S = {"5m": 300.0, "1h": 3600.0}
+
+
+class ReplayPrefix(Protocol):
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def tokens(self) -> int: ...
+    @property
+    def ttl(self) -> str | None: ...
+
+
+class Replayable(Protocol):
+    """What a replay reads of an event: ``UsageEvent`` has it, and so does the lighter ``ReplayEvent``."""
+
+    @property
+    def ts(self) -> datetime: ...
+    @property
+    def model(self) -> str | None: ...
+    @property
+    def task(self) -> str | None: ...
+    @property
+    def input_tokens(self) -> int: ...
+    @property
+    def output_tokens(self) -> int: ...
+    @property
+    def cache_write_5m_tokens(self) -> int: ...
+    @property
+    def cache_write_1h_tokens(self) -> int: ...
+    @property
+    def cache_read_tokens(self) -> int: ...
+    @property
+    def cost_micros(self) -> Micros | None: ...
+    @property
+    def prefixes(self) -> Sequence[ReplayPrefix]: ...
+    @property
+    def billable(self) -> bool: ...
+    @property
+    def is_batch(self) -> bool: ...
+    @property
+    def cache_write_tokens(self) -> int: ...
+    @property
+    def prompt_tokens(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayedPrefix:
+    sha256: str
+    tokens: int
+    ttl: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayEvent:
+    """A billable event reduced to what a replay reads: cheap to build from a sink row (a validated
+    ``UsageEvent`` costs tens of microseconds; history replays hold hundreds of thousands)."""
+
+    ts: datetime
+    model: str | None
+    task: str | None
+    is_batch: bool
+    input_tokens: int
+    output_tokens: int
+    cache_write_5m_tokens: int
+    cache_write_1h_tokens: int
+    cache_read_tokens: int
+    cost_micros: Micros | None
+    prefixes: tuple[ReplayedPrefix, ...]
+
+    billable = True
+
+    @property
+    def cache_write_tokens(self) -> int:
+        return self.cache_write_5m_tokens + self.cache_write_1h_tokens
+
+    @property
+    def prompt_tokens(self) -> int:
+        return self.input_tokens + self.cache_write_tokens + self.cache_read_tokens
 
 
 def enabled_levers(policies: PolicySet) -> frozenset[PolicyName]:
@@ -95,7 +174,7 @@ class _CacheSim:
         last = self.last_seen.get(key)
         return _TTL_S["1h"] if last is not None and 300 < now - last <= 3600 else _TTL_S["5m"]
 
-    def apply(self, e: UsageEvent, t: _Tokens, model_changed: bool) -> None:
+    def apply(self, e: Replayable, t: _Tokens, model_changed: bool) -> None:
         now = e.ts.timestamp()
         if not model_changed and (e.cache_read_tokens or e.cache_write_tokens):
             for p in e.prefixes:
@@ -128,7 +207,7 @@ class _CacheSim:
 
 
 def replay(
-    events: Iterable[UsageEvent],
+    events: Iterable[Replayable],
     levers: Collection[PolicyName],
     config: Config,
     rates: RateTable,
@@ -197,7 +276,7 @@ def replay(
     )
 
 
-def _cost_after(e: UsageEvent, t: _Tokens, rates: RateTable) -> Micros | None:
+def _cost_after(e: Replayable, t: _Tokens, rates: RateTable) -> Micros | None:
     """The event's actual cost plus what the changes would have added (negative: saved)."""
     if e.cost_micros is None:
         return None
@@ -228,7 +307,7 @@ def _cost_after(e: UsageEvent, t: _Tokens, rates: RateTable) -> Micros | None:
     return e.cost_micros + t.cost(after) - old.cost(before)
 
 
-def naive_cost(events: Iterable[UsageEvent], rates: RateTable) -> tuple[Micros, int]:
+def naive_cost(events: Iterable[Replayable], rates: RateTable) -> tuple[Micros, int]:
     """What the events would cost with no cache and no batch discount: the audit's "naive" row.
 
     Returns (cost of priced events, unpriced events)."""

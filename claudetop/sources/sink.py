@@ -25,6 +25,7 @@ from claudetop.model import BatchState, PolicyName, PolicySet, PolicySetting, Us
 from claudetop.sinks.schema import row_to_batch, row_to_event
 from claudetop.sources.checkpoints import CheckpointStore
 from claudetop.sources.progress import Progress
+from claudetop.sources.sink_history import deferred_queue_depth
 from claudetop.sources.types import SourceDelta, SourceHealth
 
 BATCH_ROWS = 20_000
@@ -51,7 +52,9 @@ class SinkSource:
         checkpoints: CheckpointStore | None = None,
         start_at_end: bool = False,
         max_rows_per_poll: int = 200_000,
+        start_seq: int | None = None,
     ) -> None:
+        """``start_seq``: read only events after it (where ``sink_history.read_sink_history`` ended)."""
         self.path = Path(path).expanduser().absolute()
         self.name = f"sqlite:{self.path}"
         self.max_rows_per_poll = max_rows_per_poll
@@ -78,6 +81,9 @@ class SinkSource:
                 self._created_at = saved.get("created_at")
                 self._last_seq = int(saved["seq"])
                 self._start_at_end = False
+        if start_seq is not None:
+            self._last_seq = start_seq
+            self._start_at_end = False
 
     # --- connection management -----------------------------------------------------------
 
@@ -178,6 +184,8 @@ class SinkSource:
             self._read_batches(conn, delta)
         if "policies" in tables:
             self._read_policies(conn, delta)
+        if "deferred_requests" in tables:
+            delta.deferred_queue_depth = deferred_queue_depth(conn)
 
     def _meta_created_at(self, conn: sqlite3.Connection, tables: set[str]) -> str | None:
         if "meta" not in tables:

@@ -35,33 +35,23 @@ ROW_COLUMNS: tuple[str, ...] = (
 """The ``events`` columns of a detail row, in order (``Aggregator.add_rows`` unpacks them)."""
 ROWS_SQL = f"SELECT {', '.join(ROW_COLUMNS)} FROM events"
 
-_BILLABLE = "endpoint IN ('messages', 'batch_result')"
-BUCKET_COUNTERS: tuple[str, ...] = (
-    "requests", "api_calls", "errors", "retried", "input", "output", "write_5m", "write_1h", "read",
-    "cost_micros", "unpriced", "max_tokens_stops", "batch_requests", "deferred",
+BUCKET_SUMS: tuple[str, ...] = (
+    "events", "errors", "retried", "input", "output", "write_5m", "write_1h", "read", "cost_micros",
+    "unpriced", "max_tokens_stops", "deferred",
 )  # fmt: skip
-"""The counters of a bucket row after its key, named as ``analysis.aggregate.Counts`` fields."""
+"""The sums of a bucket row after its key. Grouping by the raw ``endpoint`` and ``service_tier`` columns
+(not by expressions of them) and summing plain columns keeps SQLite's sorter records small: about twice
+as fast as computing "billable" and "batch" per row in SQL."""
 
-_BUCKETS_SQL = f"""
+_BUCKETS_SQL = """
 SELECT CASE WHEN ts >= :minute_since THEN substr(ts, 1, 16) ELSE substr(ts, 1, 13) END,
-    model, task, app, host, api_key_fp,
-    (endpoint = 'batch_result' OR coalesce(service_tier, '') = 'batch'),
-    sum({_BILLABLE}),
-    count(*),
-    sum(error_type IS NOT NULL OR coalesce(status, 0) >= 400),
-    sum({_BILLABLE} AND retries > 0),
-    sum({_BILLABLE} * input_tokens),
-    sum({_BILLABLE} * output_tokens),
-    sum({_BILLABLE} * cache_write_5m_tokens),
-    sum({_BILLABLE} * cache_write_1h_tokens),
-    sum({_BILLABLE} * cache_read_tokens),
-    coalesce(sum(CASE WHEN {_BILLABLE} THEN cost_micros END), 0),
-    sum({_BILLABLE} AND cost_micros IS NULL),
-    sum({_BILLABLE} AND coalesce(stop_reason, '') = 'max_tokens'),
-    sum({_BILLABLE} AND (endpoint = 'batch_result' OR coalesce(service_tier, '') = 'batch')),
-    sum({_BILLABLE} AND deferred)
+    model, task, app, host, api_key_fp, endpoint, service_tier,
+    count(*), total(error_type IS NOT NULL OR status >= 400), total(retries > 0),
+    sum(input_tokens), sum(output_tokens), sum(cache_write_5m_tokens), sum(cache_write_1h_tokens),
+    sum(cache_read_tokens), coalesce(sum(cost_micros), 0), count(*) - count(cost_micros),
+    total(stop_reason = 'max_tokens'), total(deferred)
 FROM events WHERE seq <= :last_seq
-GROUP BY 1, 2, 3, 4, 5, 6, 7
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
 """
 
 _POLLS_SQL = """
@@ -103,7 +93,8 @@ class SinkHistory:
     minute_since: float | None = None
     """Buckets starting at or after this are minutes, before it hours."""
     buckets: list[tuple[Any, ...]] = field(default_factory=list)
-    """(bucket start epoch, is minute, model, task, app, host, key, batch, *``BUCKET_COUNTERS``)."""
+    """(bucket start epoch, is minute, model, task, app, host, key, endpoint, service tier, *sums):
+    ``BUCKET_SUMS``, integers."""
     polls: list[tuple[str, int, int, float, float]] = field(default_factory=list)
     """Batch retrieve calls: (batch id, calls, of which HTTP 429, first epoch, last epoch)."""
     tallies: list[tuple[str, str, int, int, int]] = field(default_factory=list)
@@ -160,7 +151,7 @@ def _read(conn: sqlite3.Connection, minute_span_s: float, detail_span_s: float, 
         start = starts.get(key)
         if start is None:
             start = starts[key] = epoch_of(key)
-        history.buckets.append((start, len(key) == 16, *rest))
+        history.buckets.append((start, len(key) == 16, *rest[:7], *map(int, rest[7:])))
     history.polls = [
         (batch_id, calls, limited, epoch_of(first), epoch_of(last))
         for batch_id, calls, limited, first, last in conn.execute(_POLLS_SQL, args)
@@ -201,7 +192,7 @@ def deferred_queue_depth(conn: sqlite3.Connection) -> int | None:
 
 
 __all__ = [
-    "BUCKET_COUNTERS",
+    "BUCKET_SUMS",
     "DEFERRED_DEPTH_SQL",
     "ROWS_SQL",
     "ROW_COLUMNS",

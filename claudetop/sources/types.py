@@ -18,12 +18,16 @@ class SourceDelta:
     events: list[UsageEvent] = field(default_factory=list)
     batches: list[BatchState] = field(default_factory=list)
     policies: PolicySet | None = None
+    deferred_queue_depth: int | None = None
+    """Requests the batch deferral queue holds unsubmitted (sinks that have the queue); ``None``: unknown."""
 
     def extend(self, other: SourceDelta) -> None:
         self.events.extend(other.events)
         self.batches.extend(other.batches)
         if other.policies is not None:
             self.policies = other.policies
+        if other.deferred_queue_depth is not None:
+            self.deferred_queue_depth = other.deferred_queue_depth
 
     def __bool__(self) -> bool:
         return bool(self.events or self.batches or self.policies is not None)
