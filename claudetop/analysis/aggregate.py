@@ -194,6 +194,7 @@ class Aggregator:
         replay_cap: int = 200_000,
         detail_horizon: timedelta = timedelta(hours=24),
     ) -> None:
+        self.minute_horizon = minute_horizon
         self._minute_horizon_s = minute_horizon.total_seconds()
         self.detail_horizon = detail_horizon
         self._dedupe_horizon_s = dedupe_horizon.total_seconds()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 from claudetop.analysis.aggregate import Aggregator, Counts, label
 from claudetop.analysis.projection import month_bounds
 from claudetop.analysis.rates import RateTable
-from claudetop.analysis.snapshot import build_snapshot
+from claudetop.analysis.snapshot import PROJECTION_WINDOW_DAYS, build_snapshot
 from claudetop.config import Config
 from claudetop.model import (
     Micros,
@@ -33,6 +33,8 @@ from claudetop.pricing import ModelPriceOverride, PriceBook
 from claudetop.sources import open_sources
 from claudetop.sources.claude_code import ClaudeCodeSource
 from claudetop.sources.jsonl import JsonlSource
+from claudetop.sources.sink import SinkSource
+from claudetop.sources.sink_history import read_sink_history
 from claudetop.sources.types import Source
 
 SCHEMA_VERSION = 1
@@ -66,6 +68,7 @@ def drain(
     for source in sources:
         for _ in range(max_polls):
             delta = source.poll()
+            agg.set_deferred_depth(source.name, delta.deferred_queue_depth)
             if not delta:
                 break
             agg.add(delta.events)
@@ -73,6 +76,23 @@ def drain(
             if delta.policies is not None:
                 policies = delta.policies
     return policies
+
+
+def fold_sink_history(sources: Sequence[Source], agg: Aggregator) -> list[Source]:
+    """Fold each unread SQLite sink's history from SQL aggregates (``sources.sink_history``) and replace
+    its source by one that continues after it: a report over millions of rows starts in seconds."""
+    out: list[Source] = []
+    for source in sources:
+        if isinstance(source, SinkSource) and source.events_read == 0 and source.path.exists():
+            history = read_sink_history(
+                source.path,
+                minute_span_s=agg.minute_horizon.total_seconds(),
+                detail_span_s=agg.detail_horizon.total_seconds(),
+            )
+            agg.add_history(history, source.name)
+            source = SinkSource(source.path, start_seq=history.last_seq)
+        out.append(source)
+    return out
 
 
 def _tokens(c: Counts) -> dict[str, int]:
@@ -126,6 +146,7 @@ def report_data(
             label(k[0]): _usage(c) for k, c in sorted(by_task.items(), key=lambda kv: label(kv[0][0]))
         },
         "by_host": _keyed(agg.window(since, until, by=("host",))),
+        "by_app": _keyed(agg.window(since, until, by=("app",))),
         "cache": {
             "hit_ratio": snap.cache.hit_ratio,
             "reads_per_write": snap.cache.reads_per_write,
@@ -257,7 +278,12 @@ def _lines(data: Mapping[str, Any], md: bool) -> list[str]:
         f"errored: {b['requests_errored']}   expired: {b['requests_expired']}",
         "",
     ]
-    for title, key in (("By model", "by_model"), ("By task", "by_task"), ("By host", "by_host")):
+    for title, key in (
+        ("By model", "by_model"),
+        ("By task", "by_task"),
+        ("By host", "by_host"),
+        ("By app", "by_app"),
+    ):
         out.append(f"{h}{title}")
         for name, u in data[key].items():
             out.append(f"{'- ' if md else '  '}{name}: {u['requests']:,} requests, {_money(u['cost_usd'])}")
@@ -291,7 +317,8 @@ def build_report(
     budget_usd: Decimal | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    agg = Aggregator(replay_cap=2_000_000)
+    agg = Aggregator(replay_cap=2_000_000, detail_horizon=timedelta(days=PROJECTION_WINDOW_DAYS + 1))
+    sources = fold_sink_history(sources, agg)
     policies = drain(sources, agg)
     return report_for(
         agg, policies, sources, config, since=since, until=until, budget_usd=budget_usd, now=now

@@ -282,6 +282,7 @@ def batch_view(
         oldest_in_progress_age_s=max(
             ((now - b.created_at).total_seconds() for b in in_progress), default=None
         ),
+        deferred_queue_depth=agg.deferred_queue_depth,
         share_of_requests=total.batch_requests / total.requests if total.requests else None,
         saved_micros=saved,
         polling=tuple(polling[:20]),
@@ -296,17 +297,21 @@ def all_findings(
     rates: RateTable,
     now: datetime,
     period_s: float,
+    detail_period_s: float | None = None,
 ) -> tuple[Finding, ...]:
+    """Every pitfall found. ``detail_period_s`` is the time the prefix tables cover (they hold only the
+    aggregator's detail horizon of SQL-folded history), used to scale their losses to a month."""
     prefixes = list(agg.prefixes.values())
+    detail_s = period_s if detail_period_s is None else detail_period_s
     found = [
-        *f.find_cache_fragmentation(prefixes, rates, period_s),
-        *f.find_ttl_misalignment(prefixes, rates, period_s),
+        *f.find_cache_fragmentation(prefixes, rates, detail_s),
+        *f.find_ttl_misalignment(prefixes, rates, detail_s),
         *f.find_blind_downshifting(agg.tasks, policies, config),
         *f.find_batch_polling_storms(
             agg.batches.values(), agg.polls, now, poll_interval_s=config.batching.poll_interval_s
         ),
         *f.find_ignoring_output_costs(groups_tm, rates, config, period_s),  # type: ignore[arg-type]
-        *f.find_cache_write_overhead(prefixes, rates, period_s, break_even=config.cache.min_reads_per_write),
+        *f.find_cache_write_overhead(prefixes, rates, detail_s, break_even=config.cache.min_reads_per_write),
         *f.find_system_prompt_drift(agg.tasks, agg.prefixes, rates),
     ]
     return tuple(sorted(found, key=lambda x: -(x.monthly_impact_micros or 0)))
@@ -372,6 +377,10 @@ def build_snapshot(
     total = merged(by_mb.values())
     first = datetime.fromtimestamp(agg.oldest, UTC) if agg.oldest is not None else None
     period_s = ((until or now) - max(start, first or start)).total_seconds()
+    detail_from = max(start, first or start)
+    if agg.detail_since is not None:
+        detail_from = max(detail_from, datetime.fromtimestamp(agg.detail_since, UTC))
+    detail_period_s = ((until or now) - detail_from).total_seconds()
 
     history_start = datetime.combine(
         (now - timedelta(days=PROJECTION_WINDOW_DAYS)).date(), datetime.min.time(), UTC
@@ -467,6 +476,7 @@ def build_snapshot(
             rates,
             now,
             period_s,
+            detail_period_s,
         ),
         policies=tuple(policy_rows),
         live=tuple(_live(e) for e in reversed(agg.live)),
