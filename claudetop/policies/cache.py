@@ -1,13 +1,14 @@
 """The caching policy's pieces: where the stable prefix ends, which TTL, and when caching loses money.
 
 Breakpoint placement: one block-level ``cache_control`` at the end of the system prompt (or the
-last tool when there is no system prompt). Not the top-level ``cache_control``: that marks the
-*last* block of the request, so for the common single-shot request (same instructions, different
-document) every request would write a new entry covering its own document and never read one.
-The end of tools+system is the part that repeats. A string ``system`` becomes one text block with
-the identical text: the tokens the model reads do not change, only where the breakpoint sits.
-Prompt content is never edited; a prefix that varies (a timestamp in the system prompt) simply
-keeps missing, and the findings report it.
+last tool when there is no system prompt), plus one on the last message of a conversation (a
+request that carries history; see ``with_history_breakpoint``). Not the top-level
+``cache_control`` alone: that marks the *last* block of the request, so for the common
+single-shot request (same instructions, different document) every request would write a new
+entry covering its own document and never read one. The end of tools+system is the part that
+repeats. A string ``system`` becomes one text block with the identical text: the tokens the model
+reads do not change, only where the breakpoint sits. Prompt content is never edited; a prefix
+that varies (a timestamp in the system prompt) simply keeps missing, and the findings report it.
 """
 
 from __future__ import annotations
@@ -114,6 +115,40 @@ def ttl_setting(param: object, default: TtlSetting) -> TtlSetting:
     if param == "5m" or param == "1h" or param == "auto":
         return param
     return default
+
+
+MIN_CONVERSATION_MESSAGES = 3
+"""user, assistant, user: a request that carries history is a conversation that will likely go on."""
+
+
+def is_conversation(body: dict[str, Any]) -> bool:
+    """A request carrying history whose last message is a list of blocks (a breakpoint can go on one).
+
+    A plain-string message is left alone: marking it would mean re-wrapping it as a block, and the
+    next turn, which repeats it as a string again, might not match that prefix byte for byte.
+    """
+    messages = body.get("messages")
+    if not isinstance(messages, list) or len(messages) < MIN_CONVERSATION_MESSAGES:
+        return False
+    last = messages[-1]
+    content = last.get("content") if isinstance(last, dict) else None
+    return isinstance(content, list) and bool(content) and isinstance(content[-1], dict)
+
+
+def with_history_breakpoint(body: dict[str, Any], ttl: Ttl) -> dict[str, Any]:
+    """A copy of a conversation's ``body`` with ``cache_control`` on the last block of the last message.
+
+    The next turn repeats this whole prompt and adds to it; the API's lookback (20 blocks before a
+    breakpoint) then reads it back, so each turn pays for its own new tokens only. Single-turn
+    requests never get this breakpoint: their last message is the part that changes every time.
+    """
+    messages = list(body["messages"])
+    last = dict(messages[-1])
+    blocks = list(last["content"])
+    blocks[-1] = {**blocks[-1], "cache_control": {"type": "ephemeral", "ttl": ttl}}
+    last["content"] = blocks
+    messages[-1] = last
+    return {**body, "messages": messages}
 
 
 def choose_ttl(setting: TtlSetting, typical_gap_s: float | None) -> Ttl:

@@ -163,9 +163,14 @@ class PolicyEngine:
         would_read = gap is not None and gap <= cache.TTL_SECONDS[ttl]
         saving = self._cache_saving(draft, prefix.tokens, ttl, would_read)
         acts = mode is PolicyMode.ENFORCE
+        action = f"cache ttl={ttl} prefix={short}"
+        if cache.is_conversation(draft.body):
+            action += " +history"
         if acts:
             draft.body = cache.with_breakpoint(draft.body, prefix.scope, ttl)
-        draft.decisions.append(_decision(PolicyName.CACHE, acts, f"cache ttl={ttl} prefix={short}", saving))
+            if cache.is_conversation(draft.body):
+                draft.body = cache.with_history_breakpoint(draft.body, ttl)
+        draft.decisions.append(_decision(PolicyName.CACHE, acts, action, saving))
         return prefix.sha256
 
     def _min_cacheable(self, model: str | None) -> int:
