@@ -17,13 +17,14 @@ from textual.binding import BindingType
 from textual.containers import Container
 from textual.content import Content
 from textual.message import Message
+from textual.screen import Screen
 from textual.theme import Theme
 from textual.widgets import Footer, Input, Static
 
 from claudetop.model import PolicyChange, PolicyMode, PolicyName, Snapshot
 from claudetop.ui import keys
 from claudetop.ui.commands import ActionCommands
-from claudetop.ui.messages import FeedTrouble, PolicyApplied, PolicyRefusedNotice, SnapshotReady
+from claudetop.ui.messages import FeedTrouble, Loading, PolicyApplied, PolicyRefusedNotice, SnapshotReady
 from claudetop.ui.panels import (
     BatchesPanel,
     CachePanel,
@@ -99,6 +100,7 @@ class MonitorApp(App[int]):
         if not animations or "SSH_CONNECTION" in os.environ:
             self.animation_level = "none"
         self.latest: Snapshot | None = None
+        self.loading: Loading | None = None
         self.paused = False
         self.zoomed: str | None = None
         self.trouble: str | None = None
@@ -109,6 +111,7 @@ class MonitorApp(App[int]):
     def compose(self) -> ComposeResult:
         yield Static(id="banner")
         yield HeaderPanel(id="header")
+        yield Static(id="loading")
         yield PoliciesPanel(id="policies")
         with Container(id="grid"):
             yield CachePanel(id="cache")
@@ -126,6 +129,7 @@ class MonitorApp(App[int]):
         self.query_one("#empty").display = False
         self.query_one(FilterInput).display = False
         self.query_one("#banner").display = False
+        self.query_one("#loading").display = False
         # Terminal gone (ssh dropped, tmux killed): leave cleanly, restoring nothing on a dead tty.
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.exit)
@@ -148,8 +152,23 @@ class MonitorApp(App[int]):
     @on(SnapshotReady)
     def _on_snapshot(self, message: SnapshotReady) -> None:
         self.latest = message.snapshot
+        self.loading = message.loading
         if not self.paused:
             self._render(message.snapshot)
+
+    def _show_loading(self, main: Screen[object]) -> None:
+        line = main.query_one("#loading", Static)
+        line.display = self.loading is not None
+        if self.loading is None:
+            return
+        done = "" if self.loading.fraction is None else f" {self.loading.fraction:.0%}"
+        line.update(
+            Content.assemble(
+                (f"reading history{done}", "bold"),
+                f" — {self.loading.detail}",
+                (" (figures so far cover only these)" if self.loading.preview else "", "$text-muted"),
+            )
+        )
 
     def _render(self, snapshot: Snapshot) -> None:
         main = self.screen_stack[0] if self.screen_stack else None
@@ -159,6 +178,7 @@ class MonitorApp(App[int]):
         for panel in main.query(Panel):
             panel.show(snapshot)
         requests.first().show(snapshot)
+        self._show_loading(main)
         empty = snapshot.total_requests == 0 and not snapshot.live
         main.query_one("#empty").display = empty
         main.query_one("#grid").display = not empty

@@ -6,18 +6,31 @@ policy worker ──PolicyApplied / PolicyRefusedNotice──► app ──► p
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from textual.message import Message
 
 from claudetop.model import PolicyChange, PolicyName, Snapshot
 
 
-class SnapshotReady(Message):
-    """A new immutable snapshot, built off the UI thread."""
+@dataclass(frozen=True)
+class Loading:
+    """How far the feed's first read of the sources has got (the screen says so until it is done)."""
 
-    def __init__(self, snapshot: Snapshot, built_in_s: float) -> None:
+    fraction: float | None
+    detail: str
+    preview: bool
+    """The figures cover only the newest events (the first screen on a big sink)."""
+
+
+class SnapshotReady(Message):
+    """A new immutable snapshot, built off the UI thread; ``loading`` while history is still read."""
+
+    def __init__(self, snapshot: Snapshot, built_in_s: float, loading: Loading | None = None) -> None:
         super().__init__()
         self.snapshot = snapshot
         self.built_in_s = built_in_s
+        self.loading = loading
 
 
 class FeedTrouble(Message):

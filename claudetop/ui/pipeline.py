@@ -1,17 +1,34 @@
-"""One refresh of the monitor's data, run on the feed thread (``worker.SnapshotWorker``)."""
+"""One refresh of the monitor's data, run on the feed thread (``worker.SnapshotWorker``).
+
+Starting on a big sink, the first screen must not wait for the whole history: the first cycle
+folds only the newest ``PREVIEW_ROWS`` events of each SQLite sink into a throw-away aggregator and
+shows that, marked as a preview; the following cycles read the history in bounded chunks (each
+posts a snapshot with the progress so far) until every source has caught up, then the feed settles
+into its refresh interval.
+"""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from datetime import datetime
+from pathlib import Path
 
 from claudetop.analysis.aggregate import Aggregator
 from claudetop.analysis.rates import RateTable
-from claudetop.analysis.snapshot import build_snapshot
+from claudetop.analysis.snapshot import Scenarios, build_snapshot
 from claudetop.config import Config
-from claudetop.model import Micros, PolicyChange, PolicyMode, PolicyName, PolicySet, Snapshot
+from claudetop.model import Micros, PolicyChange, PolicyMode, PolicyName, PolicySet, Snapshot, UsageEvent
 from claudetop.policies import PolicyRefused, PolicyStore
+from claudetop.sinks.schema import row_to_event
+from claudetop.sources.sink import SinkSource
 from claudetop.sources.types import Source
+from claudetop.ui.messages import Loading
+from claudetop.ui.whatif_memo import WhatIfMemo
+
+PREVIEW_ROWS = 2_000
+"""Newest events per SQLite sink shown on the first screen while the rest is read."""
 
 
 class Pipeline:
@@ -42,6 +59,10 @@ class Pipeline:
         self.clock = clock
         self.budget_micros = budget_micros
         self.seen_policies = PolicySet()
+        self.whatif: WhatIfMemo[Scenarios] = WhatIfMemo()
+        self.loading: Loading | None = None
+        """How far the first read has got; ``None`` once every source has caught up."""
+        self._previewed = False
 
     def store(self) -> PolicyStore | None:
         if self._store is None and self._open_store is not None:
@@ -49,6 +70,11 @@ class Pipeline:
         return self._store
 
     def __call__(self) -> Snapshot:
+        if not self._previewed:
+            self._previewed = True
+            preview = self._preview()
+            if preview is not None:
+                return preview
         for source in self.sources:
             delta = source.poll()
             if delta.events:
@@ -57,10 +83,14 @@ class Pipeline:
                 self.aggregator.add_batches(delta.batches)
             if delta.policies is not None:
                 self.seen_policies = delta.policies
+        self.loading = self._progress()
+        return self._build(self.aggregator, memo=True)
+
+    def _build(self, aggregator: Aggregator, *, memo: bool) -> Snapshot:
         store = self.store()
         policies = store.current() if store is not None else self.seen_policies
         return build_snapshot(
-            self.aggregator,
+            aggregator,
             self.clock(),
             policies,
             self.config,
@@ -68,7 +98,40 @@ class Pipeline:
             sources=[source.health() for source in self.sources],
             budget_micros=self.budget_micros,
             policy_changes=store.audit(limit=len(PolicyName) * 4) if store is not None else (),
+            whatif_memo=(lambda compute: self.whatif.get(policies, compute)) if memo else None,
         )
+
+    def _preview(self) -> Snapshot | None:
+        """The newest events of big SQLite sinks, folded apart from the real aggregator; ``None`` when
+        every sink is small enough to read whole in the first cycle."""
+        events: list[UsageEvent] = []
+        total = 0
+        for source in self.sources:
+            if isinstance(source, SinkSource):
+                rows, newest = _newest_events(source.path, PREVIEW_ROWS)
+                total += rows
+                events += newest
+        if total <= PREVIEW_ROWS * 2:
+            return None
+        preview = Aggregator(live_cap=self.aggregator.live.maxlen or 200)
+        preview.add(sorted(events, key=lambda e: e.ts))
+        self.loading = Loading(
+            fraction=0.0, detail=f"showing the newest {len(events):,} of {total:,} events", preview=True
+        )
+        return self._build(preview, memo=False)
+
+    def _progress(self) -> Loading | None:
+        done = total = 0
+        for source in self.sources:
+            progress = getattr(source, "progress", None)
+            if progress is None:
+                continue
+            snap = progress.snapshot()
+            if snap.total > 0 and not snap.complete:
+                done, total = done + snap.done, total + snap.total
+        if total == 0:
+            return None
+        return Loading(fraction=done / total, detail=f"read {done:,} of {total:,}", preview=False)
 
     def set(
         self,
@@ -87,3 +150,23 @@ class Pipeline:
         if self._store is not None:
             self._store.close()
             self._store = None
+
+
+def _newest_events(path: Path, n: int) -> tuple[int, list[UsageEvent]]:
+    """(events in the sink, its newest ``n`` events); ``(0, [])`` for anything unreadable (the source
+    reports the problem itself on its first poll)."""
+    try:
+        uri = f"{path.resolve().as_uri()}?mode=ro"
+        with closing(sqlite3.connect(uri, uri=True, timeout=1.0)) as conn:
+            conn.row_factory = sqlite3.Row
+            (total,) = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()
+            rows = conn.execute("SELECT * FROM events ORDER BY seq DESC LIMIT ?", (n,)).fetchall()
+    except sqlite3.Error:
+        return 0, []
+    events = []
+    for row in rows:
+        try:
+            events.append(row_to_event(row))
+        except (ValueError, TypeError):
+            continue
+    return int(total), events

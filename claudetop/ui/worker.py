@@ -17,7 +17,7 @@ from typing import Protocol
 from textual.message import Message
 
 from claudetop.model import Snapshot
-from claudetop.ui.messages import FeedTrouble, SnapshotReady
+from claudetop.ui.messages import FeedTrouble, Loading, SnapshotReady
 
 Post = Callable[[Message], object]
 Job = Callable[[], Message | None]
@@ -48,7 +48,11 @@ def describe(err: BaseException) -> str:
 
 
 class SnapshotWorker:
-    """Runs ``build`` on a daemon thread, every ``interval_s`` seconds after the previous build ends."""
+    """Runs ``build`` on a daemon thread, every ``interval_s`` seconds after the previous build ends.
+
+    While ``loading()`` says the first read is not finished, the next build starts at once: history
+    is read in bounded chunks, each shown with its progress, rather than in one long silent cycle.
+    """
 
     def __init__(
         self,
@@ -56,9 +60,11 @@ class SnapshotWorker:
         interval_s: float = 1.0,
         *,
         close: Callable[[], None] | None = None,
+        loading: Callable[[], Loading | None] | None = None,
         name: str = "claudetop-feed",
     ) -> None:
         self.build = build
+        self._loading = loading
         self._close = close
         self.interval_s = min(max(interval_s, MIN_INTERVAL_S), MAX_INTERVAL_S)
         self._jobs: deque[Job] = deque()
@@ -104,7 +110,11 @@ class SnapshotWorker:
                 if troubled:
                     troubled = False
                     post(FeedTrouble(None))
-                post(SnapshotReady(snapshot, time.perf_counter() - started))
+                loading = self._loading() if self._loading is not None else None
+                post(SnapshotReady(snapshot, time.perf_counter() - started, loading))
+                if loading is not None:
+                    self.cycles += 1
+                    continue
             self.cycles += 1
             self._wake.wait(self.interval_s)
             self._wake.clear()
