@@ -1,8 +1,8 @@
 """The caching policy's pieces: where the stable prefix ends, which TTL, and when caching loses money.
 
 Breakpoint placement: one block-level ``cache_control`` at the end of the system prompt (or the
-last tool when there is no system prompt), plus one on the last message of a conversation (a
-request that carries history; see ``with_history_breakpoint``). Not the top-level
+last tool when there is no system prompt), plus, for a conversation (a request that carries
+history), the request-level ``cache_control`` (see ``with_history_breakpoint``). Not the top-level
 ``cache_control`` alone: that marks the *last* block of the request, so for the common
 single-shot request (same instructions, different document) every request would write a new
 entry covering its own document and never read one. The end of tools+system is the part that
@@ -122,33 +122,21 @@ MIN_CONVERSATION_MESSAGES = 3
 
 
 def is_conversation(body: dict[str, Any]) -> bool:
-    """A request carrying history whose last message is a list of blocks (a breakpoint can go on one).
-
-    A plain-string message is left alone: marking it would mean re-wrapping it as a block, and the
-    next turn, which repeats it as a string again, might not match that prefix byte for byte.
-    """
+    """A request carrying history (user, assistant, user...): the next turn will repeat all of it."""
     messages = body.get("messages")
-    if not isinstance(messages, list) or len(messages) < MIN_CONVERSATION_MESSAGES:
-        return False
-    last = messages[-1]
-    content = last.get("content") if isinstance(last, dict) else None
-    return isinstance(content, list) and bool(content) and isinstance(content[-1], dict)
+    return isinstance(messages, list) and len(messages) >= MIN_CONVERSATION_MESSAGES
 
 
 def with_history_breakpoint(body: dict[str, Any], ttl: Ttl) -> dict[str, Any]:
-    """A copy of a conversation's ``body`` with ``cache_control`` on the last block of the last message.
+    """A copy of a conversation's ``body`` with the request-level ``cache_control`` set.
 
-    The next turn repeats this whole prompt and adds to it; the API's lookback (20 blocks before a
-    breakpoint) then reads it back, so each turn pays for its own new tokens only. Single-turn
-    requests never get this breakpoint: their last message is the part that changes every time.
+    The API then places a breakpoint on the last block of the request itself, whatever its form
+    (a plain-string message included, so nothing is re-wrapped). The next turn repeats this whole
+    prompt and adds to it; the API's lookback (20 blocks before a breakpoint) reads it back, so
+    each turn pays for its own new tokens only. Single-turn requests never get it: their last
+    message is the part that changes every time.
     """
-    messages = list(body["messages"])
-    last = dict(messages[-1])
-    blocks = list(last["content"])
-    blocks[-1] = {**blocks[-1], "cache_control": {"type": "ephemeral", "ttl": ttl}}
-    last["content"] = blocks
-    messages[-1] = last
-    return {**body, "messages": messages}
+    return {**body, "cache_control": {"type": "ephemeral", "ttl": ttl}}
 
 
 def choose_ttl(setting: TtlSetting, typical_gap_s: float | None) -> Ttl:

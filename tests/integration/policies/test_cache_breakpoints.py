@@ -23,7 +23,7 @@ def test_conversation_turns_read_the_previous_turn_and_single_shots_only_the_sys
         client = anthropic.Anthropic(base_url=fake.base_url, api_key="sk-ant-test")
         history: list[dict[str, Any]] = []
         for turn in range(3):
-            user = [{"type": "text", "text": f"{text(400, f'turn {turn}')} [[sim:output_tokens=200]]"}]
+            user = f"{text(400, f'turn {turn}')} [[sim:output_tokens=200]]"
             body = {
                 "model": "claude-sonnet-4-6",
                 "max_tokens": 400,

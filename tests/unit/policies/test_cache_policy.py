@@ -110,22 +110,16 @@ def test_prefix_with_enough_reads_stays_cached() -> None:
     assert not cache.below_break_even(reads=0, writes=2, min_reads_per_write=1.2)
 
 
-def test_history_breakpoint_only_for_conversations_with_block_content_and_on_a_copy() -> None:
+def test_history_breakpoint_is_request_level_for_conversations_only() -> None:
     assert not cache.is_conversation(body(system=SYSTEM))
-    q2 = [{"type": "text", "text": "q2"}]
     turns = [
         {"role": "user", "content": "q1"},
         {"role": "assistant", "content": "a1"},
-        {"role": "user", "content": q2},
+        {"role": "user", "content": "q2"},
     ]
-    assert not cache.is_conversation(body(messages=[*turns[:2], {"role": "user", "content": "q2"}]))
     chat = body(system=SYSTEM, messages=turns)
     assert cache.is_conversation(chat)
     pristine = copy.deepcopy(chat)
-    marked = cache.with_history_breakpoint(chat, "5m")
+    marked = cache.with_history_breakpoint(chat, "1h")
     assert chat == pristine
-    assert marked["messages"][:2] == turns[:2]
-    assert marked["messages"][2] == {
-        "role": "user",
-        "content": [{"type": "text", "text": "q2", "cache_control": {"type": "ephemeral", "ttl": "5m"}}],
-    }
+    assert marked == {**pristine, "cache_control": {"type": "ephemeral", "ttl": "1h"}}
