@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from claudetop._version import __version__
 
-_SUBCOMMANDS: tuple[str, ...] = ("policy", "report", "demo", "tail", "import_cmd")
+_SUBCOMMANDS: tuple[str, ...] = ("policy", "report", "demo", "tail", "import_cmd", "serve")
 """Module names under ``claudetop.cli``, in the order ``--help`` lists them."""
 
 EXIT_OK = 0

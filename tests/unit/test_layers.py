@@ -20,6 +20,7 @@ ALLOWED: dict[str, set[str]] = {
     "sources": {"sinks", "pricing", "config"},
     "analysis": {"pricing", "config", "sources"},
     "simulate": {"pricing", "config", "sinks", "hook", "policies", "sources", "analysis"},
+    "exporters": {"pricing", "config", "sources", "analysis", "sinks", "policies"},
 }
 
 

@@ -1,0 +1,1 @@
+"""The report's figures in formats other tools scrape (Prometheus text exposition)."""
