@@ -196,15 +196,18 @@ class PolicyEngine:
 
         The hook calls this after each response of a request whose outcome had a ``cache_prefix``.
         A prefix whose reads per write stay below ``cache.min_reads_per_write`` stops being cached
-        (the cache write overhead pitfall) and is re-tried an hour later.
+        (the cache write overhead pitfall) and is re-tried an hour later. A response that read
+        the cache counts as a read even if it also wrote: that write is a conversation's new turn,
+        cached after the prefix, not the prefix being written again.
         """
         if prefix_hash is None:
             return
+        read = usage.cache_read_tokens > 0
         with self._lock:
             self._tracker.observe(
                 prefix_hash,
-                wrote=usage.cache_write_tokens > 0,
-                read=usage.cache_read_tokens > 0,
+                wrote=usage.cache_write_tokens > 0 and not read,
+                read=read,
                 now=self._clock(),
                 min_reads_per_write=self.config.cache.min_reads_per_write,
             )

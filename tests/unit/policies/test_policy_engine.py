@@ -226,3 +226,21 @@ def test_settle_reprices_routing_from_the_real_usage(tmp_path: Path) -> None:
     (settled,) = e.settle(outcome.decisions, served)
     expected = round(10_000 * (SONNET_IN - HAIKU_IN) + 1_000 * (SONNET_OUT - HAIKU_OUT))
     assert settled.saving_micros == expected
+
+
+def test_a_conversation_turn_that_reads_the_prefix_and_writes_history_counts_as_a_read(
+    store: PolicyStore,
+) -> None:
+    store.set("cache", "enforce", by="t")
+    e = engine(store)
+    for _ in range(3 * MIN_WRITES_TO_JUDGE):
+        outcome = e.decide(request(), "chat", SONNET)
+        turn = UsageEvent(
+            id="r",
+            ts=datetime.now(UTC),
+            model=SONNET,
+            cache_read_tokens=SYSTEM_TOKENS,
+            cache_write_5m_tokens=900,
+        )
+        e.observe(outcome.cache_prefix, turn)
+    assert e.decide(request(), "chat", SONNET).decisions[0].changed_request
