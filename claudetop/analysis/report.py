@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from claudetop.analysis.aggregate import Aggregator, Counts, label
+from claudetop.analysis.budget import BudgetAlerts
 from claudetop.analysis.projection import month_bounds
 from claudetop.analysis.rates import RateTable
 from claudetop.analysis.snapshot import PROJECTION_WINDOW_DAYS, build_snapshot
@@ -164,6 +165,7 @@ def report_data(
             "requests_expired": b.requests_expired,
             "requests_canceled": b.requests_canceled,
             "oldest_in_progress_age_s": b.oldest_in_progress_age_s,
+            "deferred_queue_depth": b.deferred_queue_depth,
         },
         "projection": {
             "method": p.method,
@@ -178,6 +180,14 @@ def report_data(
                 _projected_with(p.month_to_date_micros, p.projected_month_micros, scen, "all_policies")
             ),
             "budget_usd": _opt_usd(snap.header.budget_micros),
+            "budget_alerts": [
+                {
+                    "threshold": a.threshold,
+                    "fired_at": a.fired_at.isoformat(),
+                    "month_to_date_usd": usd_str(a.month_to_date_micros),
+                }
+                for a in snap.header.budget_alerts
+            ],
             "scenarios": [
                 {
                     "name": s.name,
@@ -223,6 +233,10 @@ def _money(text: str | None) -> str:
     return "unpriced" if text is None else format_usd(micros_from_usd(text))
 
 
+def _age(seconds: float | None) -> str:
+    return "n/a" if seconds is None else f"{seconds / 60:.0f} min"
+
+
 def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.1%}"
 
@@ -245,6 +259,11 @@ def _lines(data: Mapping[str, Any], md: bool) -> list[str]:
         f"with all policies: {_money(p['projected_with_all_policies_usd'])}"
         + (f"   budget: {_money(p['budget_usd'])}" if p["budget_usd"] else ""),
         f"method: {p['method']}",
+        *(
+            f"budget alert: {a['threshold']:.0%} of budget reached at {a['fired_at']} "
+            f"(month to date {_money(a['month_to_date_usd'])})"
+            for a in p["budget_alerts"]
+        ),
         "",
     ]
     rows = [
@@ -275,7 +294,9 @@ def _lines(data: Mapping[str, Any], md: bool) -> list[str]:
         f"{h}Batches",
         f"share of requests: {_pct(b['share_of_requests'])}   saved: {_money(b['saved_usd'])}   "
         f"in progress: {b['batches_in_progress']}   ended: {b['batches_ended']}   "
-        f"errored: {b['requests_errored']}   expired: {b['requests_expired']}",
+        f"errored: {b['requests_errored']}   expired: {b['requests_expired']}   "
+        f"oldest in progress: {_age(b['oldest_in_progress_age_s'])}   "
+        f"deferred queue: {'n/a' if b['deferred_queue_depth'] is None else b['deferred_queue_depth']}",
         "",
     ]
     for title, key in (
@@ -316,12 +337,23 @@ def build_report(
     until: datetime | None = None,
     budget_usd: Decimal | None = None,
     now: datetime | None = None,
+    alert_state: Path | None = None,
 ) -> dict[str, Any]:
+    """Read every source in full and build the report; with ``alert_state`` (a file) budget thresholds
+    fire once per month and run ``monitoring.alert_command`` (see ``analysis.budget``)."""
     agg = Aggregator(replay_cap=2_000_000, detail_horizon=timedelta(days=PROJECTION_WINDOW_DAYS + 1))
     sources = fold_sink_history(sources, agg)
     policies = drain(sources, agg)
     return report_for(
-        agg, policies, sources, config, since=since, until=until, budget_usd=budget_usd, now=now
+        agg,
+        policies,
+        sources,
+        config,
+        since=since,
+        until=until,
+        budget_usd=budget_usd,
+        now=now,
+        alert_state=alert_state,
     )
 
 
@@ -335,6 +367,7 @@ def report_for(
     until: datetime | None = None,
     budget_usd: Decimal | None = None,
     now: datetime | None = None,
+    alert_state: Path | None = None,
 ) -> dict[str, Any]:
     """The report document for what ``agg`` holds: ``build_report`` after its read, and the exporters
     (which keep one aggregator and feed it incrementally) every refresh."""
@@ -343,6 +376,11 @@ def report_for(
     health: list[SourceStatus] = [s.health() for s in sources]
     at = now or datetime.now(UTC)
     since = since if since is not None else month_bounds(at)[0]
+    budget_micros = micros_from_usd(budget) if budget is not None else None
+    alerts = None
+    if budget_micros is not None and alert_state is not None:
+        m = config.monitoring
+        alerts = BudgetAlerts(budget_micros, m.alert_thresholds, alert_state, command=m.alert_command)
     snap = build_snapshot(
         agg,
         at,
@@ -352,7 +390,8 @@ def report_for(
         since=since,
         until=until,
         sources=health,
-        budget_micros=micros_from_usd(budget) if budget is not None else None,
+        budget_micros=budget_micros,
+        alerts=alerts,
     )
     data = report_data(agg, snap, since, until)
     data["hooks"] = hook_health(sources)

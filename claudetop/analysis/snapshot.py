@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from claudetop.analysis import findings as f
 from claudetop.analysis.aggregate import Aggregator, Counts, PrefixStats, label, merged
+from claudetop.analysis.budget import BudgetAlerts, month_key
 from claudetop.analysis.projection import Projection, month_bounds, project_month
 from claudetop.analysis.rates import RateTable
 from claudetop.analysis.whatif import ALL_LEVERS, Replayable, WhatIfResult, enabled_levers, naive_cost, replay
@@ -16,6 +17,7 @@ from claudetop.model import (
     BatchPollRow,
     BatchStatus,
     BatchView,
+    BudgetAlertRow,
     BurnPoint,
     CacheView,
     DailySpend,
@@ -364,6 +366,7 @@ def build_snapshot(
     dropped: Mapping[str, int] | None = None,
     min_cacheable: Callable[[str], int] = min_cacheable_tokens,
     whatif_memo: Callable[[Callable[[], Scenarios]], Scenarios] | None = None,
+    alerts: BudgetAlerts | None = None,
 ) -> Snapshot:
     """Everything the panels show. The period for cache, mix, batch and findings figures is
     ``[since, until)``, by default the current month; projection and header always use the month.
@@ -398,6 +401,15 @@ def build_snapshot(
     burn = agg.series(now - BURN_SPAN, now, BURN_BUCKET_S)
     last_hour = agg.total(now - timedelta(hours=1), None)
     month_cost = proj.month_to_date_micros
+    fired: tuple[BudgetAlertRow, ...] = ()
+    if alerts is not None:
+        alerts.check(now, month_cost)
+        fired = tuple(
+            BudgetAlertRow(
+                threshold=a.threshold, fired_at=a.fired_at, month_to_date_micros=a.month_to_date_micros
+            )
+            for a in alerts.fired(month_key(now))
+        )
     header = Header(
         generated_at=now,
         month_start=month_start,
@@ -406,6 +418,7 @@ def build_snapshot(
         budget_micros=budget_micros,
         budget_fraction=proj.projected_micros / budget_micros if budget_micros else None,
         budget_fraction_to_date=month_cost / budget_micros if budget_micros else None,
+        budget_alerts=fired,
         burn_rate_micros_per_hour=last_hour.cost_micros,
         burn_bucket_s=BURN_BUCKET_S,
         burn_series=tuple(

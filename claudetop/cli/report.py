@@ -57,6 +57,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from claudetop.analysis.budget import default_alert_state_path
     from claudetop.analysis.report import (
         build_report,
         open_report_sources,
@@ -80,6 +81,13 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     code_dirs = None if args.claude_code is None else ([Path(args.claude_code)] if args.claude_code else [])
     sources = open_report_sources(sinks, args.jsonl, code_dirs, pricebook_for(config))
-    data = build_report(sources, config, since=args.since, until=args.until, budget_usd=args.budget)
+    data = build_report(
+        sources,
+        config,
+        since=args.since,
+        until=args.until,
+        budget_usd=args.budget,
+        alert_state=default_alert_state_path(),
+    )
     sys.stdout.write(render(data, args.format))
     return EXIT_OVER_BUDGET if over_budget(data) else EXIT_OK

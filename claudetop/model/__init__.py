@@ -20,6 +20,7 @@ from claudetop.model.policies import (
 from claudetop.model.snapshot import (
     BatchPollRow,
     BatchView,
+    BudgetAlertRow,
     BurnPoint,
     CacheView,
     DailySpend,
@@ -43,6 +44,7 @@ __all__ = [
     "BatchState",
     "BatchStatus",
     "BatchView",
+    "BudgetAlertRow",
     "BurnPoint",
     "CacheView",
     "DailySpend",

@@ -50,6 +50,16 @@ class BurnPoint(_Frozen):
     requests: int
 
 
+class BudgetAlertRow(_Frozen):
+    """A budget threshold that fired this month (``analysis.budget``): once per UTC calendar month."""
+
+    threshold: float
+    """Fraction of the monthly budget, e.g. 0.8."""
+    fired_at: UtcDatetime
+    month_to_date_micros: Micros
+    """Spend to date when it fired."""
+
+
 class Header(_Frozen):
     generated_at: UtcDatetime
     month_start: UtcDatetime
@@ -62,6 +72,8 @@ class Header(_Frozen):
     """Projected month / budget (can exceed 1)."""
     budget_fraction_to_date: float | None = None
     """Month to date / budget."""
+    budget_alerts: tuple[BudgetAlertRow, ...] = ()
+    """Thresholds crossed this month, lowest first."""
     burn_rate_micros_per_hour: Micros = 0
     """Spend over the last hour."""
     burn_bucket_s: int = 300

@@ -1,0 +1,191 @@
+"""Monthly budget alerts: each threshold fires once per UTC calendar month, is remembered across
+restarts, and may run the user's ``monitoring.alert_command``.
+
+A threshold (a fraction of ``monitoring.monthly_budget_usd``, e.g. 0.5, 0.8, 1.0) fires when the
+month's *actual* spend to date reaches it; a projection over budget is shown but does not fire, so an
+alert always means money already spent. Fired alerts live in a small JSON file (by default
+``$CLAUDETOP_STATE_DIR/budget_alerts.json`` or the platform's state dir), written atomically, so a
+restarted monitor or the next cron run of ``claudetop report`` does not fire them again. The command
+runs in the background (a shell, with ``CLAUDETOP_ALERT_*`` variables describing the alert), is
+killed after ``command_timeout_s``, and never blocks or fails the caller.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import platformdirs
+
+from claudetop.model import Micros, usd_str
+
+STATE_DIR_ENV = "CLAUDETOP_STATE_DIR"
+
+
+def default_alert_state_path(env: dict[str, str] | None = None) -> Path:
+    environ = os.environ if env is None else env
+    base = environ.get(STATE_DIR_ENV)
+    root = Path(base).expanduser() if base else Path(platformdirs.user_state_dir("claudetop"))
+    return root / "budget_alerts.json"
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetAlert:
+    month: str
+    """``YYYY-MM`` (UTC)."""
+    threshold: float
+    fired_at: datetime
+    month_to_date_micros: Micros
+    budget_micros: Micros
+
+
+def month_key(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m")
+
+
+def crossed(thresholds: Sequence[float], month_to_date: Micros, budget: Micros) -> list[float]:
+    """Thresholds reached by ``month_to_date`` spend (exact: ``spend >= threshold x budget``)."""
+    return [t for t in thresholds if month_to_date * 1_000_000 >= round(t * 1_000_000) * budget]
+
+
+Runner = Callable[[str, dict[str, str], float], None]
+
+
+def run_in_background(command: str, env: dict[str, str], timeout_s: float) -> None:
+    """Start ``command`` in a shell and return at once; a daemon thread reaps it or kills it on timeout."""
+    try:
+        proc = subprocess.Popen(
+            command,
+            shell=True,
+            env={**os.environ, **env},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    except OSError as err:
+        print(f"claudetop: alert_command failed to start: {err}", file=sys.stderr)
+        return
+
+    def reap() -> None:
+        try:
+            proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    threading.Thread(target=reap, name="claudetop-alert-command", daemon=True).start()
+
+
+class BudgetAlerts:
+    """Fires and remembers budget thresholds; ``check`` is called with every fresh month-to-date figure."""
+
+    def __init__(
+        self,
+        budget_micros: Micros,
+        thresholds: Sequence[float],
+        state_path: Path | None,
+        *,
+        command: str | None = None,
+        command_timeout_s: float = 30.0,
+        runner: Runner = run_in_background,
+    ) -> None:
+        self.budget_micros = budget_micros
+        self.thresholds = tuple(sorted(thresholds))
+        self.state_path = state_path
+        self.command = command
+        self.command_timeout_s = command_timeout_s
+        self._runner = runner
+        self._fired: list[BudgetAlert] = self._load()
+
+    def _load(self) -> list[BudgetAlert]:
+        if self.state_path is None or not self.state_path.exists():
+            return []
+        try:
+            raw = json.loads(self.state_path.read_text())
+            return [
+                BudgetAlert(
+                    month=a["month"],
+                    threshold=float(a["threshold"]),
+                    fired_at=datetime.fromisoformat(a["fired_at"]),
+                    month_to_date_micros=int(a["month_to_date_micros"]),
+                    budget_micros=int(a["budget_micros"]),
+                )
+                for a in raw["fired"]
+            ]
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            print(f"claudetop: ignoring unreadable {self.state_path}: {err}", file=sys.stderr)
+            return []
+
+    def _save(self) -> None:
+        if self.state_path is None:
+            return
+        doc = {
+            "fired": [
+                {
+                    "month": a.month,
+                    "threshold": a.threshold,
+                    "fired_at": a.fired_at.isoformat(),
+                    "month_to_date_micros": a.month_to_date_micros,
+                    "budget_micros": a.budget_micros,
+                }
+                for a in self._fired
+            ]
+        }
+        try:
+            self.state_path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.state_path.parent, prefix=".budget_alerts.")
+            with os.fdopen(fd, "w") as out:
+                json.dump(doc, out, indent=1)
+            os.replace(tmp, self.state_path)
+        except OSError as err:
+            print(f"claudetop: cannot record budget alerts in {self.state_path}: {err}", file=sys.stderr)
+
+    def fired(self, month: str) -> list[BudgetAlert]:
+        """Alerts already fired in ``month`` (``YYYY-MM``), lowest threshold first."""
+        return sorted((a for a in self._fired if a.month == month), key=lambda a: a.threshold)
+
+    def check(self, now: datetime, month_to_date_micros: Micros) -> list[BudgetAlert]:
+        """Fire the thresholds newly reached this month; returns them (already recorded)."""
+        month = month_key(now)
+        done = {a.threshold for a in self.fired(month)}
+        new = [
+            BudgetAlert(month, t, now.astimezone(UTC), month_to_date_micros, self.budget_micros)
+            for t in crossed(self.thresholds, month_to_date_micros, self.budget_micros)
+            if t not in done
+        ]
+        if not new:
+            return []
+        self._fired = [a for a in self._fired if a.month >= month_key_of_previous(month)] + new
+        self._save()
+        if self.command:
+            for alert in new:
+                self._runner(self.command, alert_env(alert), self.command_timeout_s)
+        return new
+
+
+def month_key_of_previous(month: str) -> str:
+    """The month before ``month``: the state file keeps this month and the last one only."""
+    year, mon = int(month[:4]), int(month[5:7])
+    return f"{year - 1}-12" if mon == 1 else f"{year}-{mon - 1:02d}"
+
+
+def alert_env(alert: BudgetAlert) -> dict[str, str]:
+    """What the alert command is told, as environment variables."""
+    return {
+        "CLAUDETOP_ALERT": "budget",
+        "CLAUDETOP_ALERT_MONTH": alert.month,
+        "CLAUDETOP_ALERT_THRESHOLD": f"{alert.threshold:g}",
+        "CLAUDETOP_ALERT_PERCENT": f"{alert.threshold * 100:g}",
+        "CLAUDETOP_ALERT_MONTH_TO_DATE_USD": usd_str(alert.month_to_date_micros),
+        "CLAUDETOP_ALERT_BUDGET_USD": usd_str(alert.budget_micros),
+        "CLAUDETOP_ALERT_FIRED_AT": alert.fired_at.isoformat(),
+    }
