@@ -28,31 +28,23 @@ Within one poll — and so in any one-shot read — the result is exact.
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from claudetop.model import UsageEvent
 from claudetop.pricing import PriceBook, default_pricebook
 from claudetop.sources.checkpoints import CheckpointStore
-from claudetop.sources.jsonl import GarbageLog, LineFollower
+from claudetop.sources.claude_code_scan import Record, scan_spans, split_file, workers_for
+from claudetop.sources.jsonl import Chunk, FileState, GarbageLog, LineFollower
 from claudetop.sources.progress import Progress
 from claudetop.sources.types import SourceDelta, SourceHealth
 
 SOURCE_NAME = "claude_code"
-USAGE_MARKER = b'"usage":{'
-_NULL_FIELD = re.compile(
-    rb'"(?:id|cwd|model|speed|costUSD|version|sessionId|requestId|isApiErrorMessage|'
-    rb'cache_read_input_tokens|cache_creation_input_tokens)":null'
-)
-_SEMVER_PREFIX = re.compile(r"^\d+\.\d+\.\d")
-_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{3})?(?:Z|[+-]\d\d:\d\d)$")
 CHECKPOINT_EVERY_S = 30.0
 
 
@@ -95,31 +87,13 @@ def _project_of(path: str, root: str) -> str:
     return first if os.sep in rel and first.strip() else "unknown"
 
 
-class NotJson(ValueError):
-    """A transcript line that looked like usage but is not JSON: counted as garbage."""
-
-
-def _parse_ts(text: object) -> datetime | None:
-    if not isinstance(text, str) or not _TIMESTAMP.match(text):
-        return None
-    try:
-        ts = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return ts.astimezone(UTC) if ts.tzinfo is not None else None
-
-
-def _uint(value: object) -> int | None:
-    return value if type(value) is int and value >= 0 else None
-
-
 def _line_number(path: str, offset: int) -> int:
     """1-based number of the line starting at byte ``offset`` (only needed to report garbage)."""
     with open(path, "rb") as handle:
         return handle.read(offset).count(b"\n") + 1
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     """One counted message (or a line without message id), before it becomes a ``UsageEvent``."""
 
@@ -152,166 +126,27 @@ class Entry:
         ]  # fmt: skip
 
     @classmethod
+    def from_record(cls, r: Record, project: str, file_key: str) -> Entry:
+        return cls(
+            r[0], r[1], r[2], r[3], r[4], r[5], project, r[6], r[7], r[8], r[9], r[10], r[11], file_key
+        )
+
+    def same_usage(self, other: Entry) -> bool:
+        return (
+            self.model == other.model
+            and self.input_tokens == other.input_tokens
+            and self.output_tokens == other.output_tokens
+            and self.cache_write_5m == other.cache_write_5m
+            and self.cache_write_1h == other.cache_write_1h
+            and self.cache_read == other.cache_read
+        )
+
+    @classmethod
     def from_json(cls, item: list[Any]) -> Entry:
         return cls(
             item[0], item[1], item[2], bool(item[3]), item[4], item[5], item[6], item[7],
             item[8], item[9], item[10], item[11], item[12], item[13], bool(item[14]),
         )  # fmt: skip
-
-
-def parse_line(line: bytes, project: str, file_key: str, fallback_id: str) -> Entry | None:
-    """The usage entry a transcript line carries, or None when ccusage's rules would skip it.
-
-    Raises ``NotJson`` for a line with the usage marker that does not parse at all.
-    """
-    if USAGE_MARKER not in line:
-        return None
-    data = _skim(line)
-    if data is _SKIPPED:
-        return None
-    if data is None:
-        if b":null" in line and _NULL_FIELD.search(line):
-            return None
-        try:
-            data = json.loads(line)
-        except ValueError as err:
-            raise NotJson(str(err)) from None
-    if not isinstance(data, dict):
-        return None
-    found = _direct(data) or _agent_progress(data)
-    if found is None:
-        return None
-    outer, message, usage = found
-    ts = _parse_ts(outer.get("timestamp"))
-    if ts is None:
-        return None
-    version, session = outer.get("version"), outer.get("sessionId")
-    request_id, sidechain = outer.get("requestId"), outer.get("isSidechain")
-    message_id, model = message.get("id"), message.get("model")
-    for value in (version, session, request_id, message_id, model):
-        if value is not None and (not isinstance(value, str) or value == ""):
-            return None
-    if version is not None and not _SEMVER_PREFIX.match(version):
-        return None
-    if sidechain is not None and not isinstance(sidechain, bool):
-        return None
-    cost_usd = outer.get("costUSD")
-    if cost_usd is not None and (isinstance(cost_usd, bool) or not isinstance(cost_usd, int | float)):
-        return None
-    if usage.get("speed") not in (None, "standard", "fast"):
-        return None
-    breakdown = usage.get("cache_creation")
-    if isinstance(breakdown, dict):
-        write_5m = _uint(breakdown.get("ephemeral_5m_input_tokens", 0))
-        write_1h = _uint(breakdown.get("ephemeral_1h_input_tokens", 0))
-    else:
-        write_5m, write_1h = _uint(usage.get("cache_creation_input_tokens", 0)), 0
-    read = _uint(usage.get("cache_read_input_tokens", 0))
-    if write_5m is None or write_1h is None or read is None:
-        return None
-    if message_id is not None:
-        event_id = f"cc:{message_id}:{request_id or ''}"[:200]
-    else:
-        uuid = outer.get("uuid")
-        event_id = f"cc:{uuid}" if isinstance(uuid, str) and uuid else fallback_id
-    return Entry(
-        event_id=event_id,
-        message_id=message_id,
-        request_id=request_id,
-        sidechain=sidechain is True,
-        ts=ts.isoformat(),
-        model=model,
-        project=project,
-        session=session,
-        input_tokens=usage["input_tokens"],
-        output_tokens=usage["output_tokens"],
-        cache_write_5m=write_5m,
-        cache_write_1h=write_1h,
-        cache_read=read,
-        file_key=file_key,
-    )
-
-
-_MESSAGE_KEY = b'"message":{'
-_CONTENT_KEY = b'"content":'
-_DECODER = json.JSONDecoder()
-
-
-_SKIPPED: dict[str, Any] = {}
-
-
-def _skim(line: bytes) -> dict[str, Any] | None:
-    """The line as ``json.loads`` would give it, minus ``message.content``, without decoding the content.
-
-    Assistant lines are mostly content (text, thinking, tool input): parsing only the top-level
-    fields, the message's leading fields and ``usage`` is several times faster. Works on the layout
-    Claude Code writes (``{...,"message":{"id",...,"model",...,"content":[...],...,"usage":{...}},...}``);
-    anything else returns None and the caller parses the whole line. ``_SKIPPED`` when an identity
-    field outside the content is ``null`` (ccusage skips such lines; it also looks inside the content,
-    where a ``"model":null`` in some tool input would make it drop the line and us keep it).
-    """
-    start = line.find(_MESSAGE_KEY)
-    content = line.find(_CONTENT_KEY, start)
-    usage_at = line.rfind(USAGE_MARKER)
-    if start < 0 or content < 0 or usage_at < content:
-        return None
-    if _NULL_FIELD.search(line, 0, content) or _NULL_FIELD.search(line, usage_at):
-        return _SKIPPED
-    try:
-        head = json.loads(line[:start] + b'"_":0}') if start > 1 else {}
-        message = json.loads(line[start + 10 : content] + b'"_":0}')
-        text = line[usage_at + 8 :].decode()
-        usage, end = _DECODER.raw_decode(text)
-        if text[end] != "}":
-            return None
-        tail = text[end + 1 :]
-        if tail.startswith(","):
-            rest = json.loads("{" + tail[1:])
-        elif tail.rstrip() == "}":
-            rest = {}
-        else:
-            return None
-    except (ValueError, IndexError):
-        return None
-    if not isinstance(head, dict) or not isinstance(message, dict) or not isinstance(rest, dict):
-        return None
-    if "id" not in message or "model" not in message or "message" in head or "message" in rest:
-        return None
-    message["usage"] = usage
-    head.update(rest)
-    head["message"] = message
-    return head
-
-
-def _usage_of(message: object) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    if not isinstance(message, dict):
-        return None
-    usage = message.get("usage")
-    if not isinstance(usage, dict) or _uint(usage.get("input_tokens")) is None:
-        return None
-    if _uint(usage.get("output_tokens")) is None:
-        return None
-    return message, usage
-
-
-def _direct(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None:
-    if not isinstance(data.get("timestamp"), str):
-        return None
-    found = _usage_of(data.get("message"))
-    return None if found is None else (data, *found)
-
-
-def _agent_progress(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None:
-    """A subagent's message echoed in the parent transcript: ``{"data": {"message": {...}}}``."""
-    inner = data.get("data")
-    inner = inner.get("message") if isinstance(inner, dict) else None
-    if not isinstance(inner, dict) or not isinstance(inner.get("timestamp"), str):
-        return None
-    found = _usage_of(inner.get("message"))
-    if found is None:
-        return None
-    outer = {k: inner.get(k) for k in ("timestamp", "requestId", "isSidechain", "uuid", "costUSD")}
-    return outer, *found
 
 
 class Deduper:
@@ -363,7 +198,27 @@ def _replaces(candidate: Entry, existing: Entry, cost_of: Any) -> bool:
         return existing.sidechain
     if candidate.total != existing.total:
         return candidate.total > existing.total
+    if candidate.same_usage(existing):
+        return False
     return bool((cost_of(candidate) or 0) > (cost_of(existing) or 0))
+
+
+class _SpanFollower(LineFollower):
+    """``LineFollower``'s bookkeeping (new inodes, truncation, forgotten files) without its reading:
+    the ranges still to read are collected for ``scan_spans``, which reads them in worker processes.
+    The caller moves each ``FileState.offset`` forward to where the complete lines it read end."""
+
+    def pending_spans(
+        self, stats: list[tuple[Path, os.stat_result]], progress: Progress | None
+    ) -> list[FileState]:
+        self._pending: list[FileState] = []
+        for _chunk in self.read(stats, progress):
+            raise AssertionError("_SpanFollower reads nothing itself")
+        return self._pending
+
+    def _read_file(self, state: FileState, size: int, progress: Progress | None) -> Iterator[Chunk]:
+        self._pending.append(state)
+        yield from ()
 
 
 class ClaudeCodeSource:
@@ -391,7 +246,7 @@ class ClaudeCodeSource:
         self.dirs = [Path(d).expanduser().absolute() for d in (config_dirs() if dirs is None else dirs)]
         self.roots = projects_roots(self.dirs)
         self.name = "claude-code:" + ",".join(str(d) for d in self.dirs)
-        self.follower = LineFollower(self.roots, recursive=True, follow_rotated=False, count_lines=False)
+        self.follower = _SpanFollower(self.roots, recursive=True, follow_rotated=False, count_lines=False)
         self.progress = Progress("bytes")
         self.garbage = GarbageLog()
         self.dedupe = Deduper()
@@ -428,29 +283,7 @@ class ClaudeCodeSource:
         self.progress.plan(self.progress.snapshot().done + self.follower.pending_bytes(stats), len(stats))
         now = time.time()
         quiet_files = {f"{st.st_dev}:{st.st_ino}" for _p, st in stats if now - st.st_mtime >= self.settle_s}
-        project_cache: dict[str, str] = {}
-        cost_of = self._cost_of_entry
-        add = self.dedupe.add
-        for chunk in self.follower.read(stats, self.progress):
-            state = chunk.state
-            project = project_cache.get(state.path)
-            if project is None:
-                project = project_cache[state.path] = _project_of(state.path, self._root_of(state.path))
-            data = chunk.data
-            pos = data.find(USAGE_MARKER)
-            while pos >= 0:
-                start = data.rfind(b"\n", 0, pos) + 1
-                end = data.find(b"\n", pos)
-                offset = chunk.offset + start
-                try:
-                    entry = parse_line(data[start:end], project, state.key, f"cc:{state.path}:@{offset}")
-                except NotJson as err:
-                    self.garbage.add(state.path, _line_number(state.path, offset), str(err)[:120])
-                    entry = None
-                if entry is not None:
-                    add(entry, cost_of)
-                pos = data.find(USAGE_MARKER, end)
-            self._dirty = True
+        self._read_new(stats)
         delta = SourceDelta()
         for entry in self.dedupe.entries:
             if entry.emitted:
@@ -466,6 +299,37 @@ class ClaudeCodeSource:
         if self._checkpoints is not None and (self._dirty or delta.events) and due:
             self.save_checkpoint()
         return delta
+
+    def _read_new(self, stats: list[tuple[Path, os.stat_result]]) -> None:
+        pending = self.follower.pending_spans(stats, self.progress)
+        if not pending:
+            return
+        spans = [
+            span for s in pending for span in split_file(s.path, s.dev, s.ino, s.offset, s.size)
+        ]  # fmt: skip
+        states = {(s.dev, s.ino): s for s in pending}
+        workers = workers_for(sum(s.size - s.offset for s in pending))
+        project_cache: dict[str, str] = {}
+        cost_of = self._cost_of_entry
+        add = self.dedupe.add
+        from_record = Entry.from_record
+        for result in scan_spans(spans, workers):
+            span = result.span
+            state = states[(span.dev, span.ino)]
+            if not result.same_file:
+                continue
+            project = project_cache.get(span.path)
+            if project is None:
+                project = project_cache[span.path] = _project_of(span.path, self._root_of(span.path))
+            key = state.key
+            for record in result.records:
+                add(from_record(record, project, key), cost_of)
+            for offset, reason in result.garbage:
+                self.garbage.add(span.path, _line_number(span.path, offset), reason)
+            if state.offset == span.start:
+                self.progress.advance(result.consumed - state.offset)
+                state.offset = result.consumed
+            self._dirty = True
 
     def _base_event(self, entry: Entry) -> UsageEvent:
         return UsageEvent(
