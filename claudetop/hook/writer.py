@@ -41,6 +41,8 @@ FLUSH_TIMEOUT_S = 2.0
 SINK_BUSY_TIMEOUT_S = 2.0
 """A write waits this long for a locked SQLite file before the batch is retried later."""
 HEALTH_EVERY_S = 5.0
+REPORT_AFTER_FAILURES = 3
+"""A busy sink that takes the batch on a later try loses nothing; say something once writes keep failing."""
 
 Item = Capture | ResultLine | threading.Event
 """An event in the queue is a flush request: set once everything queued before it is written."""
@@ -88,6 +90,7 @@ class Writer:
         self._batch_backlog: dict[str, BatchState] = {}
         self._retry_at = 0.0
         self._backoff = 0.5
+        self._failing = 0
         self._health_at = 0.0
         self._health_dirty = False
         self._reported = False
@@ -218,7 +221,7 @@ class Writer:
             self._batch_backlog[state.id] = state
         self._trim()
         self._write(final or bool(self._flushes))
-        self._report()
+        self._report(force=final and bool(self._backlog or self._batch_backlog))
         for done in self._flushes:
             done.set()
         self._flushes = []
@@ -248,8 +251,10 @@ class Writer:
                 sink.write_batches(list(self._batch_backlog.values()))
                 self._batch_backlog = {}
             self._backoff = 0.5
+            self._failing = 0
         except Exception as err:
             self.sink_errors += 1
+            self._failing += 1
             self.last_error = f"cannot write to sink {self.target}: {type(err).__name__}: {err}"
             self._health_dirty = True
             self._close_sink()
@@ -278,7 +283,8 @@ class Writer:
     def _report(self, force: bool = False) -> None:
         """Say once, on stderr, that events are being lost; the counters keep the details."""
         with self._lock:
-            if self._reported or not (force or self.dropped or self.sink_errors or self.internal_errors):
+            trouble = self.dropped or self.internal_errors or self._failing >= REPORT_AFTER_FAILURES
+            if self._reported or not (force or trouble):
                 return
             self._reported = True
         print(
