@@ -9,12 +9,12 @@ then reads from the beginning, which is slower but still exact.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
+import orjson
 import platformdirs
 
 FORMAT_VERSION = 1
@@ -42,8 +42,8 @@ class CheckpointStore:
     def load(self, kind: str, identity: str) -> dict[str, Any] | None:
         path = self.path_for(kind, identity)
         try:
-            data = json.loads(path.read_bytes())
-        except (OSError, ValueError):
+            data = orjson.loads(path.read_bytes())
+        except (OSError, orjson.JSONDecodeError):
             return None
         if not isinstance(data, dict):
             return None
@@ -55,9 +55,8 @@ class CheckpointStore:
     def save(self, kind: str, identity: str, state: dict[str, Any]) -> None:
         path = self.path_for(kind, identity)
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        payload = json.dumps(
-            {"format": FORMAT_VERSION, "identity": identity, "state": state}, separators=(",", ":")
-        ).encode()
+        document = {"format": FORMAT_VERSION, "identity": identity, "state": state}
+        payload = orjson.dumps(document, option=orjson.OPT_NON_STR_KEYS)
         fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=f".{path.name}.")
         try:
             with os.fdopen(fd, "wb") as handle:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -170,6 +170,20 @@ class Deduper:
             if entry.sidechain or self.entries[candidate].sidechain:
                 return candidate
         return None
+
+    def restore(self, entries: Iterable[Entry]) -> None:
+        """Take back entries this deduper had kept (a checkpoint), in their order.
+
+        Re-adding them one by one would match none of them against another (a kept entry matched
+        nothing when it was added, and a later replacement only ever turns a sidechain copy into a
+        non-sidechain one, which matches less), so the indexes are rebuilt directly.
+        """
+        for entry in entries:
+            index = len(self.entries)
+            self.entries.append(entry)
+            if entry.message_id is not None:
+                self._exact.setdefault((entry.message_id, entry.request_id), index)
+                self._by_message.setdefault(entry.message_id, []).append(index)
 
     def add(self, entry: Entry, cost_of: Any) -> None:
         if entry.message_id is None:
@@ -331,28 +345,35 @@ class ClaudeCodeSource:
                 state.offset = result.consumed
             self._dirty = True
 
-    def _base_event(self, entry: Entry) -> UsageEvent:
-        return UsageEvent(
-            id=entry.event_id,
-            ts=datetime.fromisoformat(entry.ts),
-            source=SOURCE_NAME,
-            project=entry.project,
-            session=entry.session,
-            model=entry.model,
-            input_tokens=entry.input_tokens,
-            output_tokens=entry.output_tokens,
-            cache_write_5m_tokens=entry.cache_write_5m,
-            cache_write_1h_tokens=entry.cache_write_1h,
-            cache_read_tokens=entry.cache_read,
-        )
+    def _fields(self, entry: Entry) -> dict[str, Any]:
+        return {
+            "id": entry.event_id,
+            "ts": datetime.fromisoformat(entry.ts),
+            "source": SOURCE_NAME,
+            "project": entry.project,
+            "session": entry.session,
+            "model": entry.model,
+            "input_tokens": entry.input_tokens,
+            "output_tokens": entry.output_tokens,
+            "cache_write_5m_tokens": entry.cache_write_5m,
+            "cache_write_1h_tokens": entry.cache_write_1h,
+            "cache_read_tokens": entry.cache_read,
+        }
 
     def _cost_of_entry(self, entry: Entry) -> int | None:
-        return self._pricebook.cost(self._base_event(entry)) if entry.model else None
+        return (
+            self._pricebook.cost(UsageEvent.model_construct(**self._fields(entry))) if entry.model else None
+        )
 
     def _event(self, entry: Entry) -> UsageEvent:
-        event = self._base_event(entry)
-        cost = self._pricebook.cost(event) if entry.model else None
-        return event.model_copy(update={"cost_micros": cost}) if cost is not None else event
+        """The entry as an event, priced. Built without validation: every field comes from a ``Record``
+        that ``parse_line`` checked (non-negative ints, UTC timestamp, non-empty id)."""
+        fields = self._fields(entry)
+        event = UsageEvent.model_construct(**fields)
+        if entry.model:
+            fields["cost_micros"] = self._pricebook.cost(event)
+            event = UsageEvent.model_construct(**fields)
+        return event
 
     # --- checkpoints -----------------------------------------------------------------------
 
@@ -373,12 +394,7 @@ class ClaudeCodeSource:
 
     def _restore(self, saved: dict[str, Any]) -> None:
         self.follower.restore(saved.get("files", {}))
-        for item in saved.get("entries", []):
-            entry = Entry.from_json(item)
-            emitted = entry.emitted
-            entry.emitted = False
-            self.dedupe.add(entry, self._cost_of_entry)
-            entry.emitted = emitted
+        self.dedupe.restore(Entry.from_json(item) for item in saved.get("entries", []))
 
     def close(self) -> None:
         if self._dirty or self._checkpoints is not None:
