@@ -32,6 +32,7 @@ from claudetop.model import (
 )
 from claudetop.pricing import ModelPriceOverride, PriceBook
 from claudetop.sources import open_sources
+from claudetop.sources.checkpoints import CheckpointStore
 from claudetop.sources.claude_code import ClaudeCodeSource
 from claudetop.sources.jsonl import JsonlSource
 from claudetop.sources.sink import SinkSource
@@ -52,12 +53,17 @@ def open_report_sources(
     claude_code: Sequence[Path] | None,
     pricebook: PriceBook,
 ) -> list[Source]:
-    """Sources that read everything from the start, without checkpoints (a report is a full read)."""
+    """Sources that read everything from the start. Claude Code transcripts replay their checkpoint
+    (``$CLAUDETOP_STATE_DIR``) and parse only bytes added since, so a rerun over months of history is fast."""
     sources: list[Source] = open_sources(sinks=sinks)
     if jsonl:
         sources.append(JsonlSource(list(jsonl)))
     if claude_code is not None:
-        sources.append(ClaudeCodeSource(list(claude_code) or None, pricebook=pricebook, settle_s=0.0))
+        sources.append(
+            ClaudeCodeSource(
+                list(claude_code) or None, checkpoints=CheckpointStore(), pricebook=pricebook, settle_s=0.0
+            )
+        )
     return sources
 
 
