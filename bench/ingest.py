@@ -6,17 +6,19 @@ usage (the last with the final output count), large tool results, subagent trans
 ``<session>/subagents/`` echoed into the parent as ``progress`` lines, 1h cache writes, older lines
 without the 5m/1h split, synthetic error lines and a few garbage lines.
 
-Then, in the same run, it times:
+Then, in the same run, it times (each a fresh process; ``CLAUDETOP_STATE_DIR`` is a new temp dir):
 
-- ccusage: ``npx ccusage@20.0.24 daily --offline --json`` (installed into a temp dir if missing);
-- claudetop source, cold: a full read of the Claude Code source plus totals per day, in a fresh
-  interpreter with an empty checkpoint dir; then warm: the same with the checkpoints it left;
-- ``claudetop report --claude-code DIR --format json`` (cold; the report reads without checkpoints).
+- ccusage: ``npx ccusage@20.0.24 daily --offline --json`` (installed into a temp dir if missing),
+  once untimed to warm the page cache and npx for both sides alike;
+- ``claudetop report --claude-code DIR --format json --since 2000-01-01`` cold (no checkpoint), then
+  warm (rerun over the checkpoint the cold run left), then over an empty dir (the CLI's startup floor).
 
-It prints the time ratio claudetop/ccusage (goal <= 1.0, limit 1.5), warm/cold (limit 0.10), both
-peak RSS values (from ``wait4`` rusage of each child), and whether the token totals agree.
+It prints wall time, CPU time (user + system, workers included) and peak RSS of each (the largest
+single process from ``wait4``, and the sum over the process tree sampled every 20 ms), the time
+ratio claudetop/ccusage (goal <= 1.0, limit 1.5), warm/cold (limit 0.10), and whether the token
+totals agree. Wall times on a loaded machine are noisy: ``--rounds N`` repeats the measurement.
 
-Usage: ``python bench/ingest.py [--size-mb 1024] [--dir DIR] [--keep]``
+Usage: ``python bench/ingest.py [--size-mb 1024] [--dir DIR] [--keep] [--rounds N]``
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -266,47 +269,82 @@ def ccusage_command(workdir: Path) -> list[str]:
     return ["npx", "--no-install", "--prefix", str(prefix), "ccusage", "daily", "--offline", "--json"]
 
 
-def _timed_child(cmd: list[str], env: dict[str, str]) -> tuple[float, int, bytes]:
+def _tree_rss_kib(root: int) -> int:
+    """Resident KiB of ``root`` and all its descendants now (forked workers included)."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    page_kib = os.sysconf("SC_PAGE_SIZE") // 1024
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        rss[int(entry)] = int(fields[21]) * page_kib
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, ppid in parents.items():
+            if ppid == parent and pid not in tree:
+                tree.add(pid)
+                frontier.append(pid)
+    return sum(rss.get(pid, 0) for pid in tree)
+
+
+@dataclass
+class Run:
+    seconds: float
+    max_rss_kib: int
+    """Largest single process (``wait4`` rusage)."""
+    tree_rss_kib: int
+    """Largest sum over the process tree, sampled every 20 ms (workers' shared pages counted in each)."""
+    cpu_seconds: float
+    """User + system time of the process and its workers: less sensitive to a loaded machine."""
+    out: bytes
+
+
+def _timed_child(cmd: list[str], env: dict[str, str]) -> Run:
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    peak = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.wait(0.02):
+            peak = max(peak, _tree_rss_kib(proc.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    errors: list[bytes] = []
+    reader = threading.Thread(target=lambda: errors.append(proc.stderr.read() if proc.stderr else b""))
+    reader.start()
     out = proc.stdout.read() if proc.stdout else b""
-    err = proc.stderr.read() if proc.stderr else b""
+    reader.join()
     _pid, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
+    stop.set()
+    sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
+    err = errors[0] if errors else b""
+    if proc.returncode not in (0, 3):
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {err.decode()[-2000:]}")
-    return elapsed, usage.ru_maxrss, out
+    return Run(elapsed, usage.ru_maxrss, max(peak, 1), usage.ru_utime + usage.ru_stime, out)
 
 
-_OWN_READ = """
-import json, sys
-from collections import defaultdict
-from claudetop.sources import ClaudeCodeSource, CheckpointStore
-from pathlib import Path
-src = ClaudeCodeSource([sys.argv[1]], checkpoints=CheckpointStore(Path(sys.argv[2])), settle_s=0)
-days = defaultdict(lambda: [0, 0, 0, 0, 0])
-for e in src.poll().events:
-    d = days[e.ts.date().isoformat()]
-    d[0] += e.input_tokens; d[1] += e.output_tokens; d[2] += e.cache_write_tokens
-    d[3] += e.cache_read_tokens; d[4] += e.cost_micros or 0
-src.close()
-json.dump({k: days[k] for k in sorted(days)}, sys.stdout)
-"""
-
-
-def _report_available() -> bool:
-    import contextlib
-    import io
-
-    from claudetop.cli import build_parser
-
-    try:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            build_parser().parse_args(["report", "--help"])
-    except SystemExit as exit_:
-        return exit_.code == 0
-    return False
+def _report_totals(out: bytes) -> tuple[int, int, int, int, str]:
+    tokens = json.loads(out)["totals"]
+    t = tokens["tokens"]
+    return (
+        t["input"],
+        t["output"],
+        t["cache_write_5m"] + t["cache_write_1h"],
+        t["cache_read"],
+        tokens["cost_usd"],
+    )
 
 
 def _ccusage_totals(out: bytes) -> tuple[int, int, int, int, float]:
@@ -321,11 +359,21 @@ def _ccusage_totals(out: bytes) -> tuple[int, int, int, int, float]:
     )
 
 
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def _rss(run: Run) -> str:
+    largest, tree = run.max_rss_kib / 1024, run.tree_rss_kib / 1024
+    return f"CPU {run.cpu_seconds:.2f}s, peak RSS {largest:,.0f} MiB (largest process), {tree:,.0f} MiB (process tree)"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=int, default=1024, help="corpus size (default 1024 = about 1 GiB)")
     parser.add_argument("--dir", type=Path, help="reuse/keep the corpus here (generated if empty)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary corpus")
+    parser.add_argument("--rounds", type=int, default=1, help="measure this many times (noisy machines)")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="claudetop-ingest-"))
@@ -342,50 +390,35 @@ def main() -> int:
             os.environ, CLAUDE_CONFIG_DIR=str(corpus), TZ="UTC", CLAUDETOP_STATE_DIR=str(work / "state")
         )
         cc_cmd = ccusage_command(work)
-        _timed_child(cc_cmd, env)  # warm the page cache and npx for both sides alike
-        cc_time, cc_rss, cc_out = _timed_child(cc_cmd, env)
-
-        source_cmd = [sys.executable, "-c", _OWN_READ, str(corpus), str(work / "state" / "checkpoints")]
-        src_cold, src_cold_rss, own_out = _timed_child(source_cmd, env)
-        src_warm, src_warm_rss, _ = _timed_child(source_cmd, env)
-        cc_tot = _ccusage_totals(cc_out)
-        print(f"corpus: {size / 2**20:,.0f} MiB")
-        print(
-            f"ccusage ({CCUSAGE} daily --offline --json): {cc_time:.2f}s, peak RSS {cc_rss / 1024:,.0f} MiB"
-        )
-        if _report_available():
-            report_cmd = [
-                sys.executable,
-                "-m",
-                "claudetop",
-                "report",
-                "--claude-code",
-                str(corpus),
-                "--format",
-                "json",
-            ]
-            rep_time, rep_rss, _ = _timed_child(report_cmd, env)
+        report_cmd = [sys.executable, "-m", "claudetop", "report", "--claude-code", str(corpus)]
+        report_cmd += ["--format", "json", "--since", "2000-01-01"]
+        empty = work / "empty"
+        (empty / "projects").mkdir(parents=True, exist_ok=True)
+        floor_cmd = [*report_cmd[:5], str(empty), *report_cmd[6:]]
+        for _ in range(args.rounds):
+            _timed_child(cc_cmd, env)  # warm the page cache and npx for both sides alike
+            shutil.rmtree(work / "state", ignore_errors=True)
+            cc = _timed_child(cc_cmd, env)
+            cold = _timed_child(report_cmd, env)
+            warm = _timed_child(report_cmd, env)
+            floor = _timed_child(floor_cmd, env)
+            print(f"corpus: {size / 2**20:,.0f} MiB; {os.cpu_count()} cores; load average {_load()}")
+            print(f"ccusage ({CCUSAGE} daily --offline --json): {cc.seconds:.2f}s, {_rss(cc)}")
             print(
-                f"claudetop report --claude-code DIR --format json (cold): {rep_time:.2f}s, "
-                f"peak RSS {rep_rss / 1024:,.0f} MiB, ratio to ccusage {rep_time / cc_time:.2f}"
+                f"claudetop report --claude-code DIR --format json, cold: {cold.seconds:.2f}s, {_rss(cold)}"
             )
-        else:
-            print("claudetop report: not available in this build")
-        print(
-            f"claudetop source read + daily totals, cold: {src_cold:.2f}s, "
-            f"peak RSS {src_cold_rss / 1024:,.0f} MiB"
-        )
-        print(
-            f"claudetop source read + daily totals, warm (checkpoints): {src_warm:.2f}s, "
-            f"peak RSS {src_warm_rss / 1024:,.0f} MiB"
-        )
-        print(f"ratio claudetop source/ccusage: {src_cold / cc_time:.2f} (goal <= 1.0, limit 1.5)")
-        print(f"warm/cold: {src_warm / src_cold:.3f} (limit 0.10)")
-        days = json.loads(own_out)
-        own = [sum(d[i] for d in days.values()) for i in range(5)]
-        same = own[:4] == list(cc_tot[:4])
-        print(f"token totals equal: {same} (claudetop {own[:4]}, ccusage {list(cc_tot[:4])})")
-        print(f"cost: claudetop ${own[4] / 1e6:,.2f} vs ccusage ${cc_tot[4]:,.2f}")
+            print(f"  same, warm rerun (checkpoints): {warm.seconds:.2f}s, {_rss(warm)}")
+            print(f"  same over an empty dir (startup floor): {floor.seconds:.2f}s")
+            print(f"ratio claudetop/ccusage: {cold.seconds / cc.seconds:.2f} (goal <= 1.0, limit 1.5)")
+            print(f"  CPU ratio claudetop/ccusage: {cold.cpu_seconds / cc.cpu_seconds:.2f}")
+            print(f"warm/cold: {warm.seconds / cold.seconds:.3f} (limit 0.10)")
+            ours, theirs = _report_totals(cold.out), _ccusage_totals(cc.out)
+            same = ours[:4] == theirs[:4] and _report_totals(warm.out) == ours
+            print(
+                f"token totals equal (cold, warm, ccusage): {same} "
+                f"(claudetop {ours[:4]}, ccusage {theirs[:4]})"
+            )
+            print(f"cost: claudetop ${float(ours[4]):,.2f} vs ccusage ${theirs[4]:,.2f}")
     finally:
         if not args.keep and args.dir is None:
             shutil.rmtree(work, ignore_errors=True)

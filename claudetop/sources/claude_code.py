@@ -361,19 +361,12 @@ class ClaudeCodeSource:
         }
 
     def _cost_of_entry(self, entry: Entry) -> int | None:
-        return (
-            self._pricebook.cost(UsageEvent.model_construct(**self._fields(entry))) if entry.model else None
-        )
+        return self._pricebook.cost(UsageEvent(**self._fields(entry))) if entry.model else None
 
     def _event(self, entry: Entry) -> UsageEvent:
-        """The entry as an event, priced. Built without validation: every field comes from a ``Record``
-        that ``parse_line`` checked (non-negative ints, UTC timestamp, non-empty id)."""
-        fields = self._fields(entry)
-        event = UsageEvent.model_construct(**fields)
-        if entry.model:
-            fields["cost_micros"] = self._pricebook.cost(event)
-            event = UsageEvent.model_construct(**fields)
-        return event
+        event = UsageEvent(**self._fields(entry))
+        cost = self._pricebook.cost(event) if entry.model else None
+        return event.model_copy(update={"cost_micros": cost}) if cost is not None else event
 
     # --- checkpoints -----------------------------------------------------------------------
 
