@@ -365,7 +365,8 @@ def _load() -> str:
 
 def _rss(run: Run) -> str:
     largest, tree = run.max_rss_kib / 1024, run.tree_rss_kib / 1024
-    return f"CPU {run.cpu_seconds:.2f}s, peak RSS {largest:,.0f} MiB (largest process), {tree:,.0f} MiB (process tree)"
+    rss = f"peak RSS {largest:,.0f} MiB (largest process), {tree:,.0f} MiB (process tree)"
+    return f"CPU {run.cpu_seconds:.2f}s, {rss}"
 
 
 def main() -> int:
