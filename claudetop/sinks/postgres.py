@@ -40,10 +40,10 @@ from claudetop.sinks.schema import (
     ROLLUP_COUNTERS,
     UPSERT_BATCH_SQL,
     Migration,
-    SchemaTooNewError,
     batch_to_row,
     event_values,
     format_ts,
+    refuse_newer,
 )
 
 PgConnection = psycopg.Connection[dict[str, Any]]
@@ -204,11 +204,7 @@ def _migrate_locked(conn: PgConnection, migrations: Sequence[Migration]) -> int:
     # may keep a cached "no such table" from its first look and miss the winner's tables.
     with conn.transaction():
         before = schema_version_pg(conn)
-        if before > len(migrations):
-            raise SchemaTooNewError(
-                f"database schema version {before} is newer than this claudetop understands "
-                f"({len(migrations)}); upgrade claudetop"
-            )
+        refuse_newer(before, len(migrations))
         for migration in migrations[before:]:
             for statement in migration.statements:
                 conn.execute(pg_statement(statement).encode())

@@ -232,6 +232,15 @@ def immediate_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connecti
         raise
 
 
+def refuse_newer(version: int, known: int) -> None:
+    """Raise ``SchemaTooNewError`` for a database at a version past the ``known`` migrations."""
+    if version > known:
+        raise SchemaTooNewError(
+            f"database schema version {version} is newer than this claudetop understands ({known}); "
+            "upgrade claudetop"
+        )
+
+
 def schema_version(conn: sqlite3.Connection) -> int:
     version: int = conn.execute("PRAGMA user_version").fetchone()[0]
     return version
@@ -248,11 +257,7 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIO
         return len(migrations)
     with immediate_transaction(conn):
         before = schema_version(conn)
-        if before > len(migrations):
-            raise SchemaTooNewError(
-                f"database schema version {before} is newer than this claudetop understands "
-                f"({len(migrations)}); upgrade claudetop"
-            )
+        refuse_newer(before, len(migrations))
         for migration in migrations[before:]:
             for statement in migration.statements:
                 conn.execute(statement)
