@@ -1,0 +1,55 @@
+"""``claudetop report --claude-code`` keeps a checkpoint: a rerun replays it and parses only new lines,
+and prints the same figures a cold read of the same files prints."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from bench.ingest import generate_corpus
+
+
+def _report(config: Path, state: Path) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "claudetop", "report", "--claude-code", str(config)]
+    cmd += ["--format", "json", "--since", "2000-01-01"]
+    env = dict(os.environ, CLAUDETOP_STATE_DIR=str(state), TZ="UTC")
+    out = subprocess.run(cmd, env=env, capture_output=True, check=True, timeout=120).stdout
+    data: dict[str, Any] = json.loads(out)
+    return data
+
+
+def _line(mid: str, ts: str, output: int) -> str:
+    return json.dumps(
+        {
+            "type": "assistant", "sessionId": "S9", "version": "2.0.14", "requestId": f"req-{mid}",
+            "timestamp": ts, "isSidechain": False,
+            "message": {"id": mid, "model": "claude-haiku-4-5-20251001", "content": [],
+                        "usage": {"input_tokens": 7, "output_tokens": output}},
+        },
+        separators=(",", ":"),  # as Claude Code writes it (ccusage only looks at '"usage":{')
+    )  # fmt: skip
+
+
+def test_rerun_uses_checkpoint_and_matches_a_cold_read(tmp_path: Path) -> None:
+    config = tmp_path / "claude"
+    generate_corpus(config, 2 << 20, seed=3)
+    state = tmp_path / "state"
+    cold = _report(config, state)
+    assert list((state / "checkpoints").glob("claude_code-*.json"))
+    warm = _report(config, state)
+    assert warm["totals"] == cold["totals"] and warm["by_model"] == cold["by_model"]
+
+    session = next((config / "projects").rglob("*.jsonl"))
+    with open(session, "a") as handle:
+        handle.write(_line("msgNew", "2025-12-01T10:00:00.000Z", 3) + "\n")
+        handle.write(_line("msgNew", "2025-12-01T10:00:01.000Z", 40) + "\n")  # streamed: final usage wins
+        handle.write(_line("msgPartial", "2025-12-01T10:00:02.000Z", 5))  # no newline yet: not read
+    warm_after = _report(config, state)
+    cold_after = _report(config, tmp_path / "fresh-state")
+    assert warm_after["totals"] == cold_after["totals"]
+    assert warm_after["totals"]["requests"] == cold["totals"]["requests"] + 1
+    assert warm_after["totals"]["tokens"]["output"] == cold["totals"]["tokens"]["output"] + 40
