@@ -35,10 +35,26 @@ def test_headless_30s_leaves_every_scenario_in_the_sink(tmp_path: Path) -> None:
     assert tasks >= SCENARIOS, (tasks, out, err)
 
 
+def _wait_for_events(sink: Path, proc: subprocess.Popen[str], timeout_s: float = 120) -> None:
+    """Until the demo has recorded a request: a signal sent earlier would land during start-up."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        if sink.exists():
+            try:
+                with sqlite3.connect(sink) as conn:
+                    if conn.execute("SELECT count(*) FROM events").fetchone()[0]:
+                        return
+            except sqlite3.OperationalError:
+                pass
+        time.sleep(0.2)
+    raise AssertionError("the demo recorded no request in time")
+
+
 def test_ctrl_c_stops_within_two_seconds(tmp_path: Path) -> None:
-    proc = demo("--headless", "--speed", "600", "--sink", str(tmp_path / "c.db"))
-    time.sleep(4)
-    assert proc.poll() is None
+    sink = tmp_path / "c.db"
+    proc = demo("--headless", "--speed", "600", "--sink", str(sink))
+    _wait_for_events(sink, proc)
     sent = time.monotonic()
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=10)
