@@ -22,16 +22,11 @@ BYTES_PER_TOKEN = 4
 """Rough size of a token in canonical JSON; good enough to rank prefixes and compare to minimums."""
 
 
-def _canonical(value: Any) -> bytes:
-    return json.dumps(_without_cache_control(value), sort_keys=True, separators=(",", ":")).encode()
-
-
-def _without_cache_control(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _without_cache_control(v) for k, v in value.items() if k != "cache_control"}
-    if isinstance(value, list):
-        return [_without_cache_control(v) for v in value]
-    return value
+def _canonical(block: Any) -> bytes:
+    """Sorted-key compact JSON of a block without its own ``cache_control`` marker."""
+    if isinstance(block, dict) and "cache_control" in block:
+        block = {k: v for k, v in block.items() if k != "cache_control"}
+    return json.dumps(block, sort_keys=True, separators=(",", ":")).encode()
 
 
 def _ttl(block: Any) -> Literal["5m", "1h"] | None:

@@ -119,14 +119,18 @@ class Tap:
 
 
 class _Delegating:
-    """Attributes the hook does not define (``elapsed``, ``stream_observer``…) come from the wrapped body."""
+    """What the SDK and httpx2 read off a response body (``stream_observer``, ``elapsed``) comes from
+    the wrapped body; defined as plain properties because the SDK looks them up once per event."""
 
     _inner: Any
 
-    def __getattr__(self, name: str) -> Any:
-        if name == "_inner":
-            raise AttributeError(name)
-        return getattr(self._inner, name)
+    @property
+    def stream_observer(self) -> Any:
+        return getattr(self._inner, "stream_observer", None)
+
+    @property
+    def elapsed(self) -> Any:
+        return getattr(self._inner, "elapsed", None)
 
 
 class TappedStream(_Delegating, httpx2.SyncByteStream):

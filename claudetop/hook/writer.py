@@ -214,6 +214,7 @@ class Writer:
                 self.internal_error(err)
                 with self._lock:
                     self.dropped += 1
+            time.sleep(0)  # hand the GIL back between events: the app's threads never wait a switch interval
         assembler.expire(now, everything=final or bool(self._flushes))
         events, batches = assembler.take()
         self._backlog.extend(events)

@@ -1,0 +1,107 @@
+"""Hook overhead: median latency of the same calls through a bare and an instrumented client.
+
+Both clients talk to the same loopback fake API (``claudetop.simulate.FakeAnthropic``), run in a
+separate process as a real API is: in this process it would share the GIL with the client and
+with the hook's writer thread, and the bench would measure that contention instead.
+Calls alternate between the two clients one by one (ABBA order), so drift (CPU
+frequency, cache warm-up, the fake's prompt cache) hits both equally. Half the calls are
+non-streaming ``messages.create``, half are ``messages.stream()`` read to the end. The
+instrumented client writes to a SQLite sink in a temporary directory and the run ends with a
+flush, so the writer thread's work is part of the measurement window.
+
+Goal (issue 5): ratio of medians <= 1.02; must not exceed 1.05. Exits non-zero above 1.05.
+
+    .venv/bin/python bench/hook_overhead.py [--calls 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import statistics
+import sys
+import tempfile
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+import anthropic
+
+import claudetop
+from claudetop.simulate import FakeAnthropic, SimClock
+
+MODEL = "claude-haiku-4-5"
+MESSAGES = [{"role": "user", "content": "Summarise the attached ticket in one line."}]
+SYSTEM = [
+    {"type": "text", "text": "You triage support tickets. " * 200, "cache_control": {"type": "ephemeral"}}
+]
+
+
+def one_call(client: anthropic.Anthropic, stream: bool) -> float:
+    start = time.perf_counter()
+    if stream:
+        with client.messages.stream(model=MODEL, max_tokens=64, system=SYSTEM, messages=MESSAGES) as s:
+            s.get_final_message()
+    else:
+        client.messages.create(model=MODEL, max_tokens=64, system=SYSTEM, messages=MESSAGES)
+    return time.perf_counter() - start
+
+
+def serve(conn: Connection) -> None:
+    """The fake API's process: sends its base URL, serves until told to stop."""
+    with FakeAnthropic(clock=SimClock(speed=0)) as fake:
+        conn.send(fake.base_url)
+        conn.recv()
+
+
+def measure(calls: int) -> tuple[dict[str, list[float]], claudetop.hook.HookStats]:
+    parent, child = multiprocessing.Pipe()
+    server = multiprocessing.get_context("spawn").Process(target=serve, args=(child,), daemon=True)
+    server.start()
+    try:
+        return measure_against(parent.recv(), calls)
+    finally:
+        parent.send("stop")
+        server.join(10)
+
+
+def measure_against(base_url: str, calls: int) -> tuple[dict[str, list[float]], claudetop.hook.HookStats]:
+    with tempfile.TemporaryDirectory() as tmp:
+        bare = anthropic.Anthropic(base_url=base_url, api_key="sk-ant-bench", max_retries=0)
+        hooked = claudetop.instrument(
+            anthropic.Anthropic(base_url=base_url, api_key="sk-ant-bench", max_retries=0),
+            sink=Path(tmp) / "events.db",
+            policies=False,
+        )
+        clients: dict[str, anthropic.Anthropic] = {"bare": bare, "hooked": hooked}
+        for client in clients.values():  # warm up connections, imports, the writer thread
+            for stream in (False, True):
+                one_call(client, stream)
+        times: dict[str, list[float]] = {"bare": [], "hooked": []}
+        for i in range(calls):
+            stream = i % 2 == 1
+            names = ("bare", "hooked") if (i // 2) % 2 == 0 else ("hooked", "bare")
+            for name in names:
+                times[name].append(one_call(clients[name], stream))
+        claudetop.flush(30.0)
+        [stats] = [s for s in claudetop.hook.stats() if s.sink.startswith(tmp)]
+        return times, stats
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=2000, help="calls per client (half of them streaming)")
+    args = parser.parse_args()
+    times, stats = measure(args.calls)
+    bare, hooked = statistics.median(times["bare"]), statistics.median(times["hooked"])
+    ratio = hooked / bare
+    print(f"calls per client: {len(times['bare'])} (half streaming)")
+    print(f"bare     median {bare * 1000:8.3f} ms")
+    print(f"hooked   median {hooked * 1000:8.3f} ms")
+    print(f"ratio (hooked / bare): {ratio:.4f}   goal <= 1.02, limit 1.05")
+    print(f"hook: captured {stats.captured}, written {stats.written}, dropped {stats.dropped}")
+    return 0 if ratio <= 1.05 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
