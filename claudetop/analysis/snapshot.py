@@ -339,6 +339,7 @@ def _live(e: UsageEvent) -> LiveRow:
         model=e.model,
         task=e.task,
         endpoint=e.endpoint.value,
+        app=e.app,
         input_tokens=e.input_tokens,
         output_tokens=e.output_tokens,
         cache_read_tokens=e.cache_read_tokens,

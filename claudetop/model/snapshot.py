@@ -268,6 +268,8 @@ class LiveRow(_Frozen):
     model: str | None
     task: str | None
     endpoint: str
+    app: str | None = None
+    """The ``app`` tag of the instrumented application (``claudetop.instrument(app=...)``)."""
     input_tokens: int
     output_tokens: int
     cache_read_tokens: int

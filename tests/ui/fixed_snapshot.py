@@ -258,6 +258,7 @@ def fixed_snapshot(*, cache_mode: PolicyMode = PolicyMode.OFF) -> Snapshot:
             model="claude-opus-4-1" if i % 3 else "claude-haiku-4-5",
             task="chat" if i % 2 else "extraction",
             endpoint="messages",
+            app="billing-api" if i % 5 == 0 else "web",
             input_tokens=1_200 + i,
             output_tokens=300 + 7 * i,
             cache_read_tokens=0,

@@ -153,6 +153,18 @@ async def test_slash_filters_live_requests() -> None:
         assert table.row_count == len(fixed_snapshot().live)  # type: ignore[attr-defined]
 
 
+async def test_slash_filters_live_requests_by_app() -> None:
+    app = _app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("slash", *"billing", "enter")
+        await pilot.pause()
+        table = app.query_one(RequestsPanel).query_one("DataTable")
+        expected = sum(1 for r in fixed_snapshot().live if r.app == "billing-api")
+        assert 0 < expected < len(fixed_snapshot().live)
+        assert table.row_count == expected  # type: ignore[attr-defined]
+        assert "billing-api" in screen_text(app)
+
+
 async def test_pause_freezes_the_screen_and_resume_catches_up() -> None:
     feed = StaticFeed(fixed_snapshot())
     app = MonitorApp(feed)

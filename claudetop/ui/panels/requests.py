@@ -1,4 +1,4 @@
-"""Live requests: the most recent calls, newest first, filterable by model or task."""
+"""Live requests: the most recent calls, newest first, filterable by model, task or app."""
 
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ from claudetop.ui.widgets.figures import NA, money, tokens
 MAX_ROWS = 200
 """The table never holds more rows than this, however long the monitor runs."""
 
-_COLUMNS = ("time", "model", "task", "in", "out", "c.read", "c.write", "cost", "ms", "flags")
+_COLUMNS = ("time", "model", "task", "app", "in", "out", "c.read", "c.write", "cost", "ms", "flags")
 
 
 def matches(row: LiveRow, needle: str) -> bool:
-    """Whether the row's model or task contains ``needle`` (case-insensitive)."""
+    """Whether the row's model, task, app or endpoint contains ``needle`` (case-insensitive)."""
     if not needle:
         return True
     lowered = needle.lower()
-    return any(lowered in (value or "").lower() for value in (row.model, row.task, row.endpoint))
+    return any(lowered in (value or "").lower() for value in (row.model, row.task, row.app, row.endpoint))
 
 
 class RequestsPanel(Vertical):
@@ -57,6 +57,7 @@ class RequestsPanel(Vertical):
                 row.ts.strftime("%H:%M:%S"),
                 row.model or NA,
                 row.task or NA,
+                row.app or NA,
                 tokens(row.input_tokens),
                 tokens(row.output_tokens),
                 tokens(row.cache_read_tokens),
