@@ -124,6 +124,30 @@ def _by_id(canonical_id: str) -> gp.ModelInfo:
     return next(m for m in _snapshot_models() if m.id == canonical_id)
 
 
+@cache
+def price_change_dates(canonical_id: str) -> tuple[date, ...] | None:
+    """The UTC days on which one of the model's standard or variant prices starts, ascending.
+
+    Prices are looked up at midnight UTC of a day, and the only date-dependent constraint the
+    library has is a start date (a time-of-day constraint is the same at every midnight), so every
+    day from one change date up to the next has the change date's prices: callers can resolve a
+    row once per such period instead of once per day. ``None`` if a constraint of another kind
+    appears (a newer library): then only a per-day lookup is known to be exact.
+    """
+    from genai_prices.types import StartDateConstraint, TimeOfDateConstraint
+
+    model = _by_id(canonical_id)
+    conditional = model.prices if isinstance(model.prices, list) else []
+    constraints = [c.constraint for c in conditional] + [v.constraint for v in model.price_variants or ()]
+    starts = set()
+    for constraint in constraints:
+        if isinstance(constraint, StartDateConstraint):
+            starts.add(constraint.start_date)
+        elif constraint is not None and not isinstance(constraint, TimeOfDateConstraint):
+            return None
+    return tuple(sorted(starts))
+
+
 def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
 

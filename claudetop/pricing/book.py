@@ -6,14 +6,17 @@ every multiplier (batch 50%, US-only residency, contract discount) is folded int
 the row is turned into integers over one common power of ten, and the event total is rounded
 once, half to even. No float ever touches money.
 
-Rows are resolved once per (model id, batch?, UTC day, US-only?) and remembered, so pricing an
-event is a dictionary lookup and five integer products: the analysis layer prices millions of
-events and the what-if re-prices them under every policy.
+Rows are resolved once per (model id, batch?, price period, US-only?) and remembered, where a price
+period runs from one of the model's published price change dates to the next (``_genai.
+price_change_dates``), so pricing an event is a dictionary lookup (per UTC day) and five integer
+products: the analysis layer prices millions of events and the what-if re-prices them under every
+policy, over months of days but only a handful of periods.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -197,6 +200,7 @@ class PriceBook:
                 )
             self._overrides[_override_key(model_id) if published is None else published.id] = override
         self._rows: dict[tuple[str, bool, date, bool], _Row | None] = {}
+        self._period_rows: dict[tuple[str, bool, date, bool], _Row | None] = {}
 
     # --- model lookups -------------------------------------------------------------------------
 
@@ -221,8 +225,22 @@ class PriceBook:
         try:
             return self._rows[key]
         except KeyError:
-            row = self._rows[key] = self._build_row(model_id, batch, day, us_geo)
+            period_key = (model_id, batch, self._period_start(model_id, day), us_geo)
+            if period_key not in self._period_rows:
+                self._period_rows[period_key] = self._build_row(model_id, batch, day, us_geo)
+            row = self._rows[key] = self._period_rows[period_key]
             return row
+
+    @staticmethod
+    def _period_start(model_id: str, day: date) -> date:
+        """The price change date starting the period that holds ``day`` (``date.min`` before the first
+        change); every day of a period has the same prices (``_genai.price_change_dates``)."""
+        published = _genai.resolve(model_id)
+        changes = () if published is None else _genai.price_change_dates(published.id)
+        if changes is None:
+            return day
+        at = bisect_right(changes, day)
+        return changes[at - 1] if at else date.min
 
     def _build_row(self, model_id: str, batch: bool, day: date, us_geo: bool) -> _Row | None:
         published = _genai.resolve(model_id)
