@@ -135,7 +135,7 @@ class FakeAnthropic:
 
     def _serve(self, body: Any, *, tier: str, api_key_id: str, at: float | None = None) -> dict[str, Any]:
         req = messages.parse(body)
-        message = messages.complete(req, self.cache, self._next_id("msg"), tier)
+        message = messages.complete(req, self.cache, self._next_id("msg"), tier, at=at)
         u = message["usage"]
         self.ledger.record(
             ServedUsage(

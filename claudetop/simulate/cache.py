@@ -70,8 +70,15 @@ class PromptCache:
     _since_sweep: int = 0
     stats: CacheStats = field(default_factory=CacheStats)
 
-    def process(self, model: str, blocks: list[PromptBlock], min_tokens: int) -> CacheUsage:
-        """Apply one request to the cache and return the usage split the API would report."""
+    def process(
+        self, model: str, blocks: list[PromptBlock], min_tokens: int, now: float | None = None
+    ) -> CacheUsage:
+        """Apply one request to the cache and return the usage split the API would report.
+
+        ``now`` is when the request is processed (default: the clock's now). A batch request is
+        worked out lazily, when its batch is next looked at, but happened at its own due time:
+        its reads and writes are dated then, and an entry's expiry never moves backwards.
+        """
         total = sum(b.tokens for b in blocks)
         breakpoints = [i for i, b in enumerate(blocks) if b.ttl is not None]
         if not breakpoints:
@@ -89,14 +96,14 @@ class PromptCache:
         candidates = sorted(
             {p for bp in breakpoints for p in range(max(0, bp - LOOKBACK_BLOCKS + 1), bp + 1)}, reverse=True
         )
-        now = self.clock.now()
+        now = self.clock.now() if now is None else now
         with self._lock:
             self._maybe_sweep(now)
             read_at = -1
             for pos in candidates:
                 entry = self._entries.get((model, hashes[pos]))
                 if entry is not None and entry.expires_at > now:
-                    entry.expires_at = now + TTL_SECONDS[entry.ttl]
+                    entry.expires_at = max(entry.expires_at, now + TTL_SECONDS[entry.ttl])
                     read_at = pos
                     break
             read = cumulative[read_at] if read_at >= 0 else 0

@@ -4,7 +4,8 @@ Validation follows the API for what claudetop relies on: unknown model → 404
 ``not_found_error``; missing ``max_tokens``/``messages`` or a bad ``cache_control`` (wrong
 type or TTL, more than four breakpoints, a 1h breakpoint after a 5m one) → 400
 ``invalid_request_error``. Usage comes from :mod:`claudetop.simulate.tokens` and
-:mod:`claudetop.simulate.cache`.
+:mod:`claudetop.simulate.cache`. A string ``system`` or message ``content`` is, as the API
+documents, shorthand for one text block: both spellings are the same prefix to the cache.
 """
 
 from __future__ import annotations
@@ -71,6 +72,10 @@ def _text_of(content: Any) -> str:
     return ""
 
 
+def _text_block(text: str) -> dict[str, str]:
+    return {"type": "text", "text": text}
+
+
 def prompt_blocks(body: dict[str, Any]) -> list[PromptBlock]:
     """The request as cacheable blocks in prefix order, with their breakpoints; validates cache_control."""
     blocks: list[PromptBlock] = []
@@ -83,7 +88,7 @@ def prompt_blocks(body: dict[str, Any]) -> list[PromptBlock]:
         )
     system = body.get("system")
     if isinstance(system, str) and system:
-        blocks.append(PromptBlock("system", canonical(system), text_tokens(system)))
+        blocks.append(PromptBlock("system", canonical(_text_block(system)), text_tokens(system)))
     elif isinstance(system, list):
         for i, b in enumerate(system):
             blocks.append(PromptBlock("system", canonical(b), block_tokens(b), _block_ttl(b, f"system.{i}")))
@@ -101,7 +106,11 @@ def prompt_blocks(body: dict[str, Any]) -> list[PromptBlock]:
         role = msg["role"].encode()
         if isinstance(content, str):
             blocks.append(
-                PromptBlock("messages", role + canonical(content), text_tokens(content) + MESSAGE_OVERHEAD)
+                PromptBlock(
+                    "messages",
+                    role + canonical(_text_block(content)),
+                    text_tokens(content) + MESSAGE_OVERHEAD,
+                )
             )
         elif isinstance(content, list) and content:
             for j, b in enumerate(content):
@@ -171,9 +180,12 @@ def usage_json(cache: CacheUsage, output_tokens: int, service_tier: str) -> dict
     }
 
 
-def complete(req: ParsedRequest, cache: PromptCache, message_id: str, service_tier: str) -> dict[str, Any]:
-    """Serve one request: apply it to the cache, decide the output, return the Message JSON."""
-    usage = cache.process(req.model, req.blocks, req.min_cacheable_tokens)
+def complete(
+    req: ParsedRequest, cache: PromptCache, message_id: str, service_tier: str, at: float | None = None
+) -> dict[str, Any]:
+    """Serve one request: apply it to the cache at simulated time ``at`` (default: now), decide the
+    output, return the Message JSON."""
+    usage = cache.process(req.model, req.blocks, req.min_cacheable_tokens, now=at)
     wanted = requested_output_tokens(req.last_user_text, req.seed)
     out = min(wanted, req.max_tokens)
     return {

@@ -107,3 +107,34 @@ def test_debug_stats_endpoint(client: anthropic.Anthropic) -> None:
         client.messages.batches.retrieve(batch.id)
     stats = client.get("/_sim/stats", cast_to=object)
     assert stats["batch_retrieve_calls"] == {batch.id: 3}  # type: ignore[index]
+
+
+def test_batched_requests_with_cache_control_report_cache_usage(clock: SimClock) -> None:
+    """Caching works in batches: the first request processed writes the shared prefix, the rest read it,
+    each at its own processing time (60-120 s apart at most, well inside the 5m TTL)."""
+    guide = "Summarise for the board. " * 1_000
+    system = [{"type": "text", "text": guide, "cache_control": {"type": "ephemeral"}}]
+    reqs = [
+        {
+            "custom_id": f"d{i}",
+            "params": {
+                "model": "claude-sonnet-4-6",
+                "max_tokens": 50,
+                "system": system,
+                "messages": [{"role": "user", "content": f"document {i} {marker(20)}"}],
+            },
+        }
+        for i in range(5)
+    ]
+    with (
+        FakeAnthropic(clock=clock, config=FakeConfig(batch_processing_s=(60, 120), seed=3)) as fake,
+        anthropic.Anthropic(base_url=fake.base_url, api_key="sk-ant-test", max_retries=0) as client,
+    ):
+        batch = client.messages.batches.create(requests=reqs)  # type: ignore[arg-type]
+        clock.advance(121)
+        assert client.messages.batches.retrieve(batch.id).processing_status == "ended"
+        usages = [r.result.message.usage for r in client.messages.batches.results(batch.id)]  # type: ignore[union-attr]
+    prefix = -(-len(guide.encode()) // 4)
+    assert sorted(u.cache_creation_input_tokens for u in usages) == [0, 0, 0, 0, prefix]
+    assert sorted(u.cache_read_input_tokens for u in usages) == [0, prefix, prefix, prefix, prefix]
+    assert {u.service_tier for u in usages} == {"batch"}

@@ -143,3 +143,24 @@ def test_mixed_ttls_split_usage(client: anthropic.Anthropic) -> None:
     usage = ask(client, system)
     assert usage.cache_creation.ephemeral_1h_input_tokens == LONG_TOKENS
     assert usage.cache_creation.ephemeral_5m_input_tokens == 5000
+
+
+def test_string_content_is_the_same_prefix_as_one_text_block(client: anthropic.Anthropic) -> None:
+    """The API documents a string ``system``/``content`` as shorthand for one text block: same cache entry."""
+    as_string = client.messages.create(
+        model="claude-sonnet-4-6",
+        max_tokens=5,
+        system=LONG,
+        cache_control={"type": "ephemeral"},
+        messages=[{"role": "user", "content": LONG}],
+    ).usage
+    assert as_string.cache_creation_input_tokens == 2 * LONG_TOKENS + MESSAGE_OVERHEAD
+    as_blocks = client.messages.create(
+        model="claude-sonnet-4-6",
+        max_tokens=5,
+        system=[{"type": "text", "text": LONG}],
+        cache_control={"type": "ephemeral"},
+        messages=[{"role": "user", "content": [{"type": "text", "text": LONG}]}],
+    ).usage
+    assert as_blocks.cache_read_input_tokens == as_string.cache_creation_input_tokens
+    assert as_blocks.cache_creation_input_tokens == 0 and as_blocks.input_tokens == 0

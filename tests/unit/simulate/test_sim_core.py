@@ -48,6 +48,21 @@ def test_cache_evicts_expired_entries() -> None:
     assert len(cache) == 1 and cache.stats.evicted == 1_000
 
 
+def test_cache_dates_a_lookup_at_its_own_processing_time() -> None:
+    """Batch requests are worked out later than they happen: TTLs run from when each was processed."""
+    clock = SimClock(speed=0)
+    cache = PromptCache(clock)
+    t0 = clock.now()
+    block = [PromptBlock("system", b"guidelines", 5000, "5m")]
+    clock.advance(3600)
+    assert cache.process("m", block, 1024, now=t0).cache_write_5m == 5000
+    assert cache.process("m", block, 1024, now=t0 + 200).cache_read_input_tokens == 5000
+    assert cache.process("m", block, 1024, now=t0 + 499).cache_read_input_tokens == 5000
+    assert cache.process("m", block, 1024, now=t0 + 800).cache_write_5m == 5000
+    assert cache.process("m", block, 1024, now=t0 + 300).cache_read_input_tokens == 5000
+    assert cache.process("m", block, 1024).cache_write_5m == 5000
+
+
 def test_parse_policies() -> None:
     assert parse_policies("all=enforce,cache=off") == {
         "cache": "off",
