@@ -19,9 +19,11 @@ from claudetop._version import __version__
 
 if TYPE_CHECKING:
     from claudetop.hook import flush, instrument, instrument_all, stats, task
+    from claudetop.hook.deferral import deferrable
     from claudetop.policies import record_eval
 
 _LAZY = {
+    "deferrable": "claudetop.hook.deferral",
     "instrument": "claudetop.hook",
     "instrument_all": "claudetop.hook",
     "task": "claudetop.hook",
@@ -42,4 +44,13 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-__all__ = ["__version__", "flush", "instrument", "instrument_all", "record_eval", "stats", "task"]
+__all__ = [
+    "__version__",
+    "deferrable",
+    "flush",
+    "instrument",
+    "instrument_all",
+    "record_eval",
+    "stats",
+    "task",
+]
