@@ -265,8 +265,14 @@ class Aggregator:
             if e.policies:
                 self._tally_policies(e)
             self.live.append(e)
-            if e.billable:
-                self.recent.append(e)
+            if e.billable:  # the reduced form: a validated event weighs kilobytes, the ring holds many
+                self.recent.append(
+                    ReplayEvent(
+                        e.ts, e.model, e.task, e.is_batch, e.input_tokens, e.output_tokens,
+                        e.cache_write_5m_tokens, e.cache_write_1h_tokens, e.cache_read_tokens, e.cost_micros,
+                        tuple(ReplayedPrefix(sha, tokens, ttl) for _s, sha, tokens, _b, ttl in prefixes),
+                    )
+                )  # fmt: skip
         self._housekeep()
         return new
 
