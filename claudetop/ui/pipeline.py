@@ -2,9 +2,10 @@
 
 Starting on a big sink, the first screen must not wait for the whole history: the first cycle
 folds only the newest ``PREVIEW_ROWS`` events of each SQLite sink into a throw-away aggregator and
-shows that, marked as a preview; the following cycles read the history in bounded chunks (each
-posts a snapshot with the progress so far) until every source has caught up, then the feed settles
-into its refresh interval.
+shows that, marked as a preview. The second folds each SQLite sink's history from SQL aggregates
+(``analysis.report.fold_sink_history``) and continues after it by ``seq``; other sources (JSONL,
+Claude Code) are read in bounded chunks, each cycle posting a snapshot with the progress so far,
+until every source has caught up. Then the feed settles into its refresh interval.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from claudetop.analysis.aggregate import Aggregator
 from claudetop.analysis.rates import RateTable
+from claudetop.analysis.report import fold_sink_history
 from claudetop.analysis.snapshot import Scenarios, build_snapshot
 from claudetop.config import Config
 from claudetop.model import Micros, PolicyChange, PolicyMode, PolicyName, PolicySet, Snapshot, UsageEvent
@@ -29,6 +31,9 @@ from claudetop.ui.whatif_memo import WhatIfMemo
 
 PREVIEW_ROWS = 2_000
 """Newest events per SQLite sink shown on the first screen while the rest is read."""
+POLL_ROWS = 20_000
+"""Most rows a SQLite sink hands over per cycle once its history is folded: bounds the events held
+in memory at once when the monitor falls behind a burst."""
 
 
 class Pipeline:
@@ -63,6 +68,9 @@ class Pipeline:
         self.loading: Loading | None = None
         """How far the first read has got; ``None`` once every source has caught up."""
         self._previewed = False
+        self._history_folded = False
+        self._caught_up: set[int] = set()
+        """Sources that start where their folded history ends (their progress counts from there)."""
 
     def store(self) -> PolicyStore | None:
         if self._store is None and self._open_store is not None:
@@ -75,6 +83,14 @@ class Pipeline:
             preview = self._preview()
             if preview is not None:
                 return preview
+        if not self._history_folded:
+            self._history_folded = True  # a sink that cannot be read is polled (and reported) as usual
+            before = {id(source) for source in self.sources}
+            self.sources = fold_sink_history(self.sources, self.aggregator)
+            self._caught_up = {id(source) for source in self.sources} - before
+            for source in self.sources:
+                if isinstance(source, SinkSource):
+                    source.max_rows_per_poll = min(source.max_rows_per_poll, POLL_ROWS)
         for source in self.sources:
             delta = source.poll()
             if delta.events:
@@ -124,7 +140,7 @@ class Pipeline:
         done = total = 0
         for source in self.sources:
             progress = getattr(source, "progress", None)
-            if progress is None:
+            if progress is None or id(source) in self._caught_up:
                 continue
             snap = progress.snapshot()
             if snap.total > 0 and not snap.complete:

@@ -33,7 +33,7 @@ def monitor_aggregator() -> Aggregator:
     same events as they are written, and a replay sample big enough for stable what-if ratios."""
     return Aggregator(
         minute_horizon=timedelta(hours=6),
-        dedupe_horizon=timedelta(minutes=30),
+        dedupe_horizon=timedelta(minutes=5),
         prefix_cap=10_000,
         replay_cap=50_000,
     )

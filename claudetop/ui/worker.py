@@ -95,6 +95,7 @@ class SnapshotWorker:
         assert self._post is not None
         post = self._post
         troubled = False
+        last_loading: Loading | None = None
         while not self._stop.is_set():
             while self._jobs:
                 message = self._jobs.popleft()()
@@ -112,7 +113,8 @@ class SnapshotWorker:
                     post(FeedTrouble(None))
                 loading = self._loading() if self._loading is not None else None
                 post(SnapshotReady(snapshot, time.perf_counter() - started, loading))
-                if loading is not None:
+                moving, last_loading = loading is not None and loading != last_loading, loading
+                if moving:  # still reading history and getting on with it: next chunk at once
                     self.cycles += 1
                     continue
             self.cycles += 1
