@@ -115,7 +115,7 @@ def _writer(path: str, rate: int, seconds: float, out: Connection) -> None:
     out.close()
 
 
-async def latency(path: Path, rate: int, seconds: float) -> list[float]:
+async def latency(path: Path, rate: int, seconds: float) -> tuple[list[float], list[float]]:
     """Per write of the writer process: seconds from the write returning to a snapshot that counts it."""
     app = build_app(MonitorOptions(sinks=(str(path),), no_claude_code=True, delay_s=DELAY_S), Config())
     lat: list[float] = []
@@ -149,7 +149,7 @@ async def latency(path: Path, rate: int, seconds: float) -> list[float]:
             if done and len(lat) == len(written):
                 break
         writer.join(10)
-    return lat
+    return lat, list(app.build_times_s)
 
 
 # --- memory after a day ----------------------------------------------------------------------
@@ -265,7 +265,11 @@ def main() -> None:
             f"({paint / base:.1f}x baseline; target < 1000 ms); whole history in after {full:.1f} s"
         )
         fill(live, 0, timedelta(days=1))
-        lat = asyncio.run(latency(live, args.rate, args.seconds))
+        lat, builds = asyncio.run(latency(live, args.rate, args.seconds))
+        print(
+            f"  snapshot builds during that run: p50 {statistics.median(builds) * 1000:.0f} ms, "
+            f"p95 {_p95(builds) * 1000:.0f} ms, max {max(builds) * 1000:.0f} ms"
+        )
         if lat:
             p50, p95 = statistics.median(lat) * 1000, _p95(lat) * 1000
             print(

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import os
 import signal
+from collections import deque
 from collections.abc import Mapping
 from typing import ClassVar, Protocol
 
@@ -101,6 +102,8 @@ class MonitorApp(App[int]):
             self.animation_level = "none"
         self.latest: Snapshot | None = None
         self.loading: Loading | None = None
+        self.build_times_s: deque[float] = deque(maxlen=1_000)
+        """How long the feed took to build the recent snapshots (for benchmarks and diagnosis)."""
         self.paused = False
         self.zoomed: str | None = None
         self.trouble: str | None = None
@@ -153,6 +156,7 @@ class MonitorApp(App[int]):
     def _on_snapshot(self, message: SnapshotReady) -> None:
         self.latest = message.snapshot
         self.loading = message.loading
+        self.build_times_s.append(message.built_in_s)
         if not self.paused:
             self._render(message.snapshot)
 
