@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from textual.widgets import Static
+
 from claudetop.config import Config
 from claudetop.model import PolicyMode, PolicyName, UsageEvent, format_usd
 from claudetop.sinks import SQLiteSink
@@ -77,3 +79,32 @@ async def test_a_corrupt_sink_shows_a_banner_not_a_crash(tmp_path: Path) -> None
         assert app.is_running
     assert app.trouble is not None or "✖" in text
     assert "cannot read" in text or "✖" in text
+
+
+async def test_a_big_sink_shows_a_marked_preview_first_then_the_whole_history(tmp_path: Path) -> None:
+    from claudetop.ui.pipeline import PREVIEW_ROWS
+
+    sink_path = tmp_path / "events.db"
+    total = PREVIEW_ROWS * 3
+    with SQLiteSink(sink_path) as sink:
+        sink.write_events(_events(total))
+    app = build_app(MonitorOptions(sinks=(str(sink_path),), no_claude_code=True, delay_s=0.1), Config())
+    shown: list[tuple[int, bool | None]] = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(200):
+            await pilot.pause(0.02)
+            if app.latest is not None and (not shown or shown[-1][0] != app.latest.total_requests):
+                shown.append((app.latest.total_requests, app.loading.preview if app.loading else None))
+                if len(shown) == 1:
+                    line = app.query_one("#loading", Static)
+                    assert line.display and "reading history" in str(line.content)
+            if app.latest is not None and app.latest.total_requests == total and app.loading is None:
+                break
+        text = screen_text(app)
+    assert shown[0] == (PREVIEW_ROWS, True), shown
+    assert shown[-1] == (total, None), shown
+    assert "reading history" not in text
+    per_call = 1000 * SONNET_INPUT_PER_MTOK + 200 * SONNET_OUTPUT_PER_MTOK
+    month_start = datetime.now(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    this_month = sum(1 for e in _events(total) if e.ts >= month_start)
+    assert format_usd(this_month * per_call) in text
