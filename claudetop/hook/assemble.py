@@ -3,9 +3,10 @@
 Retries: the SDK calls the middleware once per HTTP attempt, and every attempt of one call shares
 the SDK's idempotency key. An attempt that failed in a way the SDK retries (408, 409, 429, 5xx,
 connection errors) is held back for a short while; if another attempt with the same key follows,
-the two become **one event per logical call**, with ``retries`` set and ``latency_ms`` measured
-from the first attempt (so it includes the time lost to failed attempts and back-off). Only the
-final attempt's usage counts — failed attempts are not billed. A held failure that is not
+the two become **one event per logical call**, with ``retries`` set, the first attempt's
+timestamp, and ``latency_ms`` measured from the first attempt (so it includes the time lost to
+failed attempts and back-off). Only the final attempt's usage counts — failed attempts are not
+billed. A held failure that is not
 followed by a retry is written as it is once its wait is over. GET requests (batch polls) carry
 no idempotency key, so each of their attempts is its own event — which is what the polling-storm
 finding wants to count anyway.
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import os
 import socket
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,6 +47,7 @@ Pricer = Callable[[UsageEvent], Micros | None]
 class _Held:
     capture: Capture
     first_started: float
+    first_wall: float
     deadline: float
 
 
@@ -79,20 +80,22 @@ class Assembler:
             return
         key = item.logical_key
         held = self._held.pop(key, None) if key else None
-        first_started = held.first_started if held else item.started
+        first_started, first_wall = (
+            (held.first_started, held.first_wall) if held else (item.started, item.wall_start)
+        )
         failed = item.status is None or item.status >= 400
         if key and failed and _retryable(item):
             wait = RETRY_HOLD_S + (item.retry_after_s or 0.0)
-            self._held[key] = _Held(item, first_started, now + wait)
+            self._held[key] = _Held(item, first_started, first_wall, now + wait)
             return
-        self._emit_capture(item, first_started)
+        self._emit_capture(item, first_started, first_wall)
 
     def expire(self, now: float, everything: bool = False) -> None:
         """Write out held failures whose retry did not come (all of them when the process exits)."""
         for key, held in list(self._held.items()):
             if everything or held.deadline <= now:
                 del self._held[key]
-                self._emit_capture(held.capture, held.first_started)
+                self._emit_capture(held.capture, held.first_started, held.first_wall)
 
     def take(self) -> tuple[list[UsageEvent], list[BatchState]]:
         events, batches = self.events, list(self.batches.values())
@@ -123,8 +126,8 @@ class Assembler:
             "task": task,
         }
 
-    def _emit_capture(self, c: Capture, first_started: float) -> None:
-        fields = self._common(c.id, c.wall_start - (c.started - first_started), c.task, c.api_key)
+    def _emit_capture(self, c: Capture, first_started: float, first_wall: float) -> None:
+        fields = self._common(c.id, first_wall, c.task, c.api_key)
         fields.update(endpoint=c.endpoint, batch_id=c.batch_id, stream=c.stream, retries=c.retries)
         fields["status"] = c.status
         fields["policies"] = c.decisions
@@ -165,7 +168,7 @@ class Assembler:
     def _batch_states(self, c: Capture, body: Any) -> None:
         if c.endpoint is Endpoint.BATCH_RETRIEVE and c.batch_id:
             self._retrieves[c.batch_id] = self._retrieves.get(c.batch_id, 0) + 1
-        seen = datetime.fromtimestamp(time.time(), UTC)
+        seen = datetime.fromtimestamp(c.wall_start, UTC)
         for batch in batch_objects(body):
             calls = self._retrieves.get(str(batch.get("id")), 0)
             state = batch_state(batch, seen, calls, self.app, self.host)

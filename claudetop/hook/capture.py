@@ -72,7 +72,7 @@ class Capture:
     batch_id: str | None
     task: str | None
     wall_start: float
-    """``time.time()`` at the start of the attempt."""
+    """The middleware's clock (``time.time()`` unless a simulation sets one) at the start of the attempt."""
     started: float
     """``time.perf_counter()`` at the start of the attempt."""
     retries: int

@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -102,6 +104,7 @@ def make_middleware(
     app: str | None = None,
     config: Config | None = None,
     policies: bool | PolicyEngine = True,
+    clock: Callable[[], float] | None = None,
 ) -> ClaudetopMiddleware:
     """The middleware ``instrument`` adds; for building clients yourself (``middleware=[...]``)."""
     config = config or _load_config()
@@ -112,7 +115,7 @@ def make_middleware(
     else:
         slot = EngineSlot()
         slot.engine = policies or None
-    return ClaudetopMiddleware(writer, _ids, config.default_task, slot)
+    return ClaudetopMiddleware(writer, _ids, config.default_task, slot, clock or time.time)
 
 
 def is_instrumented(client: Any) -> bool:
@@ -126,11 +129,13 @@ def instrument(
     app: str | None = None,
     config: Config | None = None,
     policies: bool | PolicyEngine = True,
+    clock: Callable[[], float] | None = None,
 ) -> ClientT:
     """A copy of ``client`` whose every API call is recorded to the sink (see the module doc).
 
     ``policies``: ``True`` follows the policy table in a SQLite sink (what the monitor toggles),
-    ``False`` never touches requests, or pass an engine of your own.
+    ``False`` never touches requests, or pass an engine of your own. ``clock``: POSIX seconds that
+    date the events (default ``time.time``); a simulation passes its simulated clock's ``now``.
     """
     if _disabled_by_env():
         return client
@@ -138,7 +143,7 @@ def instrument(
         config = config or _load_config()
         if config.disabled or is_instrumented(client):
             return client
-        middleware = make_middleware(sink=sink, app=app, config=config, policies=policies)
+        middleware = make_middleware(sink=sink, app=app, config=config, policies=policies, clock=clock)
         instrumented: ClientT = client.with_middleware(middleware)  # type: ignore[attr-defined]
         return instrumented
     except Exception as err:
@@ -149,7 +154,11 @@ def instrument(
 
 
 def instrument_all(
-    *, sink: str | Path | None = None, app: str | None = None, config: Config | None = None
+    *,
+    sink: str | Path | None = None,
+    app: str | None = None,
+    config: Config | None = None,
+    clock: Callable[[], float] | None = None,
 ) -> None:
     """Record every client constructed from now on, wherever it is built (sync, async, Bedrock, Vertex).
 
@@ -161,7 +170,7 @@ def instrument_all(
         config = config or _load_config()
         if config.disabled:
             return
-        shared = make_middleware(sink=sink, app=app, config=config)
+        shared = make_middleware(sink=sink, app=app, config=config, clock=clock)
         _sdk_patch.patch_constructors(lambda cls: shared)
     except Exception as err:
         _warn_once(

@@ -11,7 +11,7 @@ SDK's own result or exception is passed back untouched.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import httpx2
@@ -56,7 +56,12 @@ class EngineSlot:
 
 
 class ClaudetopMiddleware(Middleware):
-    """Records usage for a sync or async client; add it with ``claudetop.instrument(client)``."""
+    """Records usage for a sync or async client; add it with ``claudetop.instrument(client)``.
+
+    ``clock`` (POSIX seconds) dates what is recorded: event timestamps and when a batch state was
+    seen. A simulation passes its simulated clock so the events carry the time the simulated API
+    saw; latency and time to first token are always real durations (``time.perf_counter``).
+    """
 
     def __init__(
         self,
@@ -64,11 +69,13 @@ class ClaudetopMiddleware(Middleware):
         ids: EventIds,
         default_task: str | None = None,
         policies: EngineSlot | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.writer = writer
         self.ids = ids
         self.default_task = default_task
         self.policies = policies or EngineSlot()
+        self.clock = clock
 
     # --- the two entry points -----------------------------------------------------------------
 
@@ -120,7 +127,7 @@ class ClaudetopMiddleware(Middleware):
             endpoint=endpoint,
             batch_id=batch_id,
             task=task,
-            wall_start=time.time(),
+            wall_start=self.clock(),
             started=started,
             retries=request.retries_taken,
             logical_key=request.options.idempotency_key,
@@ -209,11 +216,11 @@ class ClaudetopMiddleware(Middleware):
         else:
             mode = "body"
             capture.stream = False
-        writer, ids = self.writer, self.ids
+        writer, ids, clock = self.writer, self.ids, self.clock
 
         def on_line(line: bytes) -> None:
             writer.submit(
-                ResultLine(ids.next(), capture.batch_id, line, time.time(), capture.task, capture.api_key)
+                ResultLine(ids.next(), capture.batch_id, line, clock(), capture.task, capture.api_key)
             )
 
         tap = Tap(
