@@ -141,6 +141,17 @@ class Entry:
             and self.cache_read == other.cache_read
         )
 
+    def same_record_usage(self, r: Record) -> bool:
+        """``same_usage`` with the entry ``r`` would become."""
+        return (
+            self.model == r[5]
+            and self.input_tokens == r[7]
+            and self.output_tokens == r[8]
+            and self.cache_write_5m == r[9]
+            and self.cache_write_1h == r[10]
+            and self.cache_read == r[11]
+        )
+
     @classmethod
     def from_json(cls, item: list[Any]) -> Entry:
         return cls(
@@ -184,6 +195,31 @@ class Deduper:
             if entry.message_id is not None:
                 self._exact.setdefault((entry.message_id, entry.request_id), index)
                 self._by_message.setdefault(entry.message_id, []).append(index)
+
+    def add_record(self, record: Record, project: str, file_key: str, cost_of: Any) -> None:
+        """``add(Entry.from_record(...))`` with a shortcut for the common repeat, a streaming line of
+        the same message and request on the same side: decided on its token total alone (no entry is
+        built for a line that loses), unless the totals tie with different usage."""
+        if record[1] is not None:
+            index = self._exact.get((record[1], record[2]))
+            if index is not None:
+                existing = self.entries[index]
+                if existing.sidechain == record[3]:
+                    total = record[7] + record[8] + record[9] + record[10] + record[11]
+                    kept = existing.total
+                    if total < kept or (total == kept and existing.same_record_usage(record)):
+                        self.duplicates += 1
+                        return
+                    if total > kept:
+                        self.duplicates += 1
+                        if existing.emitted:
+                            self.late_duplicates += 1
+                            return
+                        entry = Entry.from_record(record, project, file_key)
+                        entry.event_id = existing.event_id
+                        self.entries[index] = entry
+                        return
+        self.add(Entry.from_record(record, project, file_key), cost_of)
 
     def add(self, entry: Entry, cost_of: Any) -> None:
         if entry.message_id is None:
@@ -325,8 +361,7 @@ class ClaudeCodeSource:
         workers = workers_for(sum(s.size - s.offset for s in pending))
         project_cache: dict[str, str] = {}
         cost_of = self._cost_of_entry
-        add = self.dedupe.add
-        from_record = Entry.from_record
+        add = self.dedupe.add_record
         for result in scan_spans(spans, workers):
             span = result.span
             state = states[(span.dev, span.ino)]
@@ -337,9 +372,11 @@ class ClaudeCodeSource:
                 project = project_cache[span.path] = _project_of(span.path, self._root_of(span.path))
             key = state.key
             for record in result.records:
-                add(from_record(record, project, key), cost_of)
-            for offset, reason in result.garbage:
-                self.garbage.add(span.path, _line_number(span.path, offset), reason)
+                add(record, project, key, cost_of)
+            if result.garbage:
+                first = 1 if span.start == 0 else _line_number(span.path, span.start)
+                for _offset, line, reason in result.garbage:
+                    self.garbage.add(span.path, first + line, reason)
             if state.offset == span.start:
                 self.progress.advance(result.consumed - state.offset)
                 state.offset = result.consumed

@@ -165,8 +165,9 @@ class Span:
 class SpanResult:
     span: Span
     records: list[Record] = field(default_factory=list)
-    garbage: list[tuple[int, str]] = field(default_factory=list)
-    """``(byte offset of the line, reason)`` for each usage-looking line that is not JSON."""
+    garbage: list[tuple[int, int, str]] = field(default_factory=list)
+    """``(byte offset of the line, lines before it in the span, reason)`` for each usage-looking line
+    that is not JSON (counted here, while its bytes are in memory, not by reading the file again)."""
     consumed: int = 0
     """Where complete lines end: the next read of the file starts here (``span.start`` if none)."""
     same_file: bool = True
@@ -188,6 +189,7 @@ def scan_span(span: Span) -> SpanResult:
             return result
         handle.seek(span.start)
         base = span.start
+        lines_before = 0
         carry = b""
         while base + len(carry) < span.end:
             block = handle.read(min(BLOCK_BYTES, span.end - base - len(carry)))
@@ -195,14 +197,16 @@ def scan_span(span: Span) -> SpanResult:
                 break
             data = carry + block if carry else block
             last = data.rfind(b"\n") + 1
-            _scan_block(data, last, base, span.path, result)
+            _scan_block(data, last, base, lines_before, span.path, result)
+            if base + len(data) < span.end:
+                lines_before += data.count(b"\n", 0, last)
             carry = data[last:]
             base += last
         result.consumed = base
     return result
 
 
-def _scan_block(data: bytes, limit: int, base: int, path: str, result: SpanResult) -> None:
+def _scan_block(data: bytes, limit: int, base: int, lines_before: int, path: str, result: SpanResult) -> None:
     find, rfind = data.find, data.rfind
     pos = find(USAGE_MARKER, 0, limit)
     while pos >= 0:
@@ -211,7 +215,8 @@ def _scan_block(data: bytes, limit: int, base: int, path: str, result: SpanResul
         try:
             record = parse_line(data[start:end], f"cc:{path}:@{base + start}")
         except NotJson as err:
-            result.garbage.append((base + start, str(err)[:120]))
+            line = lines_before + data.count(b"\n", 0, start)
+            result.garbage.append((base + start, line, str(err)[:120]))
             record = None
         if record is not None:
             result.records.append(record)

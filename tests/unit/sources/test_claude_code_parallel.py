@@ -67,3 +67,29 @@ def test_span_of_a_replaced_file_reads_nothing(tmp_path: Path) -> None:
     st = path.stat()
     result = scan_span(Span(str(path), st.st_dev, st.st_ino + 1, 0, st.st_size))
     assert not result.same_file and result.records == []
+
+
+@pytest.mark.parametrize("pieces", [False, True])
+def test_garbage_line_numbers_across_blocks_and_pieces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pieces: bool
+) -> None:
+    """Workers count the lines before a garbage line in the bytes they hold; the number reported is
+    still the line's number in the whole file when it lies several read blocks (and pieces) in."""
+    config = tmp_path / "claude"
+    path = config / "projects" / "-home-u-app" / "S1.jsonl"
+    path.parent.mkdir(parents=True)
+    lines = [b'{"type":"user","n":%d,"pad":"%s"}' % (i, b"x" * (i * 53 % 900)) for i in range(3000)]
+    bad = {17, 1234, 2999}
+    for n in bad:
+        lines[n] = b'{"type":"assistant","message":{"usage":{ broken %d' % n
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    monkeypatch.setattr(scan, "BLOCK_BYTES", 4096)
+    if pieces:
+        monkeypatch.setattr(scan, "PIECE_BYTES", 100_000)
+        monkeypatch.setattr(scan, "PARALLEL_MIN_BYTES", 0)
+        monkeypatch.setattr(claude_code, "workers_for", lambda _total: 2)
+
+    source, _events = _read(config)
+
+    reported = sorted(int(item.removeprefix(f"{path}:").split(":")[0]) for item in source.garbage.recent)
+    assert reported == sorted(n + 1 for n in bad)
