@@ -22,6 +22,19 @@ _MIN_ELAPSED_S = 3_600.0
 """Never extrapolate from less than an hour of traffic."""
 
 
+def present(wall: datetime, newest_event: float | None) -> datetime:
+    """The "now" figures are computed at: the wall clock, or the newest event when that is later.
+
+    Events can be dated ahead of this host's clock — another host's clock runs fast, or a simulation
+    (``claudetop demo --speed``) records on simulated time. Taking the newest event as the present
+    keeps every recorded dollar inside month to date and today, and keeps the trailing rate from
+    being divided by a span that ends before the spend it covers.
+    """
+    if newest_event is None:
+        return wall
+    return max(wall, datetime.fromtimestamp(newest_event, UTC))
+
+
 def month_bounds(now: datetime) -> tuple[datetime, datetime]:
     start = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     end = (start + timedelta(days=32)).replace(day=1)

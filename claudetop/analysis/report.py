@@ -16,7 +16,7 @@ from typing import Any
 
 from claudetop.analysis.aggregate import Aggregator, Counts, label
 from claudetop.analysis.budget import BudgetAlerts
-from claudetop.analysis.projection import month_bounds
+from claudetop.analysis.projection import month_bounds, present
 from claudetop.analysis.rates import RateTable
 from claudetop.analysis.snapshot import PROJECTION_WINDOW_DAYS, build_snapshot
 from claudetop.config import Config
@@ -380,7 +380,7 @@ def report_for(
     book = pricebook_for(config)
     budget = budget_usd if budget_usd is not None else config.monitoring.monthly_budget_usd
     health: list[SourceStatus] = [s.health() for s in sources]
-    at = now or datetime.now(UTC)
+    at = now or present(datetime.now(UTC), agg.newest)
     since = since if since is not None else month_bounds(at)[0]
     budget_micros = micros_from_usd(budget) if budget is not None else None
     alerts = None

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,3 +25,6 @@ class MonitorOptions:
     config: Path | None = None
     no_color: bool = False
     animations: bool = True
+    clock: Callable[[], datetime] | None = None
+    """The monitor's "now" (month to date, windows, burn rate); ``None``: the wall clock. ``claudetop
+    demo`` passes its simulated clock, which dates the events it records."""

@@ -74,7 +74,7 @@ def build_app(options: MonitorOptions, config: Config, env: dict[str, str] | Non
         config,
         RateTable(pricebook_for(config)),
         open_store=(lambda: PolicyStore(policy_target, config=config)) if policy_target else None,
-        clock=lambda: datetime.now(UTC),
+        clock=options.clock or (lambda: datetime.now(UTC)),
         budget_micros=micros_from_usd(budget) if budget is not None else None,
     )
     feed = SnapshotWorker(
