@@ -3,7 +3,7 @@
 Starting on a big sink, the first screen must not wait for the whole history: the first cycle
 folds only the newest ``PREVIEW_ROWS`` events of each SQLite sink into a throw-away aggregator and
 shows that, marked as a preview. The second folds each SQLite sink's history from SQL aggregates
-(``analysis.report.fold_sink_history``) and continues after it by ``seq``; other sources (JSONL,
+(``sources.sink_history``) and continues after it by ``seq``; other sources (JSONL,
 Claude Code) are read in bounded chunks, each cycle posting a snapshot with the progress so far,
 until every source has caught up. Then the feed settles into its refresh interval.
 """
@@ -18,13 +18,13 @@ from pathlib import Path
 
 from claudetop.analysis.aggregate import Aggregator
 from claudetop.analysis.rates import RateTable
-from claudetop.analysis.report import fold_sink_history
 from claudetop.analysis.snapshot import Scenarios, build_snapshot
 from claudetop.config import Config
 from claudetop.model import Micros, PolicyChange, PolicyMode, PolicyName, PolicySet, Snapshot, UsageEvent
 from claudetop.policies import PolicyRefused, PolicyStore
 from claudetop.sinks.schema import row_to_event
 from claudetop.sources.sink import SinkSource
+from claudetop.sources.sink_history import read_sink_history
 from claudetop.sources.types import Source
 from claudetop.ui.messages import Loading
 from claudetop.ui.whatif_memo import WhatIfMemo
@@ -85,14 +85,10 @@ class Pipeline:
                 return preview
         if not self._history_folded:
             self._history_folded = True  # a sink that cannot be read is polled (and reported) as usual
-            before = {id(source) for source in self.sources}
-            self.sources = fold_sink_history(self.sources, self.aggregator)
-            self._caught_up = {id(source) for source in self.sources} - before
-            for source in self.sources:
-                if isinstance(source, SinkSource):
-                    source.max_rows_per_poll = min(source.max_rows_per_poll, POLL_ROWS)
+            self._fold_history()
         for source in self.sources:
             delta = source.poll()
+            self.aggregator.set_deferred_depth(source.name, delta.deferred_queue_depth)
             if delta.events:
                 self.aggregator.add(delta.events)
             if delta.batches:
@@ -101,6 +97,23 @@ class Pipeline:
                 self.seen_policies = delta.policies
         self.loading = self._progress()
         return self._build(self.aggregator, memo=True)
+
+    def _fold_history(self) -> None:
+        """Each unread SQLite sink's history from SQL aggregates, then a source that continues after it
+        (as ``analysis.report.fold_sink_history``, keeping the count of events the history held)."""
+        agg = self.aggregator
+        for i, source in enumerate(self.sources):
+            if isinstance(source, SinkSource) and source.events_read == 0 and source.path.exists():
+                history = read_sink_history(
+                    source.path,
+                    minute_span_s=agg.minute_horizon.total_seconds(),
+                    detail_span_s=agg.detail_horizon.total_seconds(),
+                )
+                agg.add_history(history, source.name)
+                follower = SinkSource(source.path, start_seq=history.last_seq, max_rows_per_poll=POLL_ROWS)
+                follower.events_read = history.events
+                self._caught_up.add(id(follower))
+                self.sources[i] = follower  # at once: a later sink failing must not fold this one twice
 
     def _build(self, aggregator: Aggregator, *, memo: bool) -> Snapshot:
         store = self.store()

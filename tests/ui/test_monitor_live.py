@@ -100,6 +100,7 @@ async def test_a_big_sink_shows_a_marked_preview_first_then_the_whole_history(tm
                     assert line.display and "reading history" in str(line.content)
             if app.latest is not None and app.latest.total_requests == total and app.loading is None:
                 break
+        await pilot.pause()
         text = screen_text(app)
     assert shown[0] == (PREVIEW_ROWS, True), shown
     assert shown[-1] == (total, None), shown
