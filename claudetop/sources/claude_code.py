@@ -342,11 +342,12 @@ class ClaudeCodeSource:
                 continue
             if self.settle_s <= 0 or entry.file_key in quiet_files:
                 entry.emitted = True
+                self._dirty = True
                 delta.events.append(self._event(entry))
         self._replay = False
         self.events_read += len(delta.events)
         due = time.monotonic() - self._last_save >= CHECKPOINT_EVERY_S
-        if self._checkpoints is not None and (self._dirty or delta.events) and due:
+        if self._checkpoints is not None and self._dirty and due:
             self.save_checkpoint()
         return delta
 
@@ -427,7 +428,7 @@ class ClaudeCodeSource:
         self.dedupe.restore(Entry.from_json(item) for item in saved.get("entries", []))
 
     def close(self) -> None:
-        if self._dirty or self._checkpoints is not None:
+        if self._dirty:
             self.save_checkpoint()
 
     def health(self) -> SourceHealth:
