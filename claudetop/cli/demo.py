@@ -66,6 +66,12 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
+        "--config",
+        type=Path,
+        metavar="PATH",
+        help="config of the simulated app (default: the demo's own, with its routed tasks validated)",
+    )
+    p.add_argument(
         "--start",
         type=_start,
         metavar="HH:MM|ISO",
@@ -98,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
                 headless=args.headless,
                 seed=args.seed,
                 start=args.start,
+                config=args.config,
             )
             return Demo(options, monitor=None if args.headless else _open_monitor).run()
     except DemoError as err:

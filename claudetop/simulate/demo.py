@@ -2,9 +2,12 @@
 
 Everything runs in this process: the server on its own loop thread, the workload on worker
 threads, the monitor (or a one-line-per-second text summary, or nothing when headless) on
-the main thread. The monitor is handed in by the caller (``claudetop.cli.demo``): simulate
-never imports the UI. Shutdown — end of duration or Ctrl+C — sets one stop event, joins every
-thread with a deadline and closes the server, so nothing outlives the command.
+the main thread. The simulated application is configured by ``claudetop/data/demo_config.toml``
+(or ``--config``) and lives on the simulated clock: its policy engine (cache TTLs, break-even)
+and its batch deferral queue (max wait, polling) measure time as the fake server does. The
+monitor is handed in by the caller (``claudetop.cli.demo``): simulate never imports the UI.
+Shutdown — end of duration or Ctrl+C — sets one stop event, joins every thread with a deadline
+and closes the server, so nothing outlives the command.
 """
 
 from __future__ import annotations
@@ -13,19 +16,25 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib.resources import as_file
 from pathlib import Path
 from typing import Any, TextIO
 
 import anthropic
 
-import claudetop
+from claudetop.config import Config, ConfigError, load_config
+from claudetop.config.resources import data_files
+from claudetop.hook import instrument
+from claudetop.hook.deferral import deferrable
 from claudetop.model import PolicyMode, PolicyName
+from claudetop.policies import PolicyEngine, PolicyRefused, PolicyStore
 from claudetop.simulate.api import FakeAnthropic
 from claudetop.simulate.clock import SimClock
-from claudetop.simulate.workload import SCENARIO_NAMES, Workload
+from claudetop.simulate.workload import SCENARIO_NAMES, DeferringClient, Workload
 
 SHUTDOWN_S = 1.2
 DEMO_API_KEY = "sk-ant-demo-0000"
@@ -48,6 +57,8 @@ class DemoOptions:
     seed: int = 0
     start: datetime | None = None
     """Simulated time the demo starts at (``None``: now), e.g. just before the nightly batch."""
+    config: Path | None = None
+    """The simulated application's config file (``None``: the packaged ``demo_config.toml``)."""
 
 
 def parse_policies(text: str) -> dict[str, str]:
@@ -67,14 +78,21 @@ def parse_policies(text: str) -> dict[str, str]:
     return out
 
 
-def _apply_policies(sink: Path, policies: dict[str, str]) -> None:
+def demo_config(path: Path | None) -> Config:
+    """``path`` (``--config``) or the packaged demo config; a bad file is a ``DemoError`` (exit 2)."""
+    try:
+        if path is not None:
+            return load_config(path)
+        with as_file(data_files().joinpath("demo_config.toml")) as shipped:
+            return load_config(shipped)
+    except ConfigError as err:
+        raise DemoError(str(err)) from None
+
+
+def _apply_policies(sink: Path, policies: dict[str, str], config: Config) -> None:
     if not policies:
         return
-    try:
-        from claudetop.policies import PolicyRefused, PolicyStore
-    except ImportError:
-        raise DemoError("--policies needs claudetop.policies, which is not installed") from None
-    with PolicyStore(sink) as store:
+    with PolicyStore(sink, config=config) as store:
         for name, mode in policies.items():
             try:
                 store.set(name, mode, by="claudetop demo", reason="claudetop demo --policies")
@@ -82,15 +100,30 @@ def _apply_policies(sink: Path, policies: dict[str, str]) -> None:
                 raise DemoError(f"--policies {name}={mode}: {refused}") from None
 
 
-def _instrumenter(sink: Path) -> Callable[[Any], Any] | None:
-    instrument = getattr(claudetop, "instrument", None)
-    if instrument is None:
-        return None
+@contextmanager
+def _simulated_app(
+    sink: Path, config: Config, clock: SimClock
+) -> Iterator[tuple[Callable[[Any], Any], Callable[[anthropic.Anthropic], DeferringClient]]]:
+    """How the simulated app instruments its clients and defers its async work, on simulated time.
+
+    One policy engine for every client of the app (so a prefix's reuse gap counts all its traffic),
+    timed by ``clock`` like the fake server's cache TTLs.
+    """
+    store = PolicyStore(sink, config=config)
+    engine = PolicyEngine(store, config, clock=clock.now)
 
     def wrap(client: Any) -> Any:
-        return instrument(client, sink=str(sink), app="claudetop-demo")
+        return instrument(
+            client, sink=str(sink), app=config.app or "claudetop-demo", config=config, policies=engine
+        )
 
-    return wrap
+    def defer(client: anthropic.Anthropic) -> DeferringClient:
+        return deferrable(client, sink=sink, config=config, clock=clock)
+
+    try:
+        yield wrap, defer
+    finally:
+        store.close()
 
 
 @dataclass
@@ -105,23 +138,18 @@ class Demo:
         opts = self.options
         opts.sink.parent.mkdir(parents=True, exist_ok=True)
         _ensure_sink(opts.sink)
-        _apply_policies(opts.sink, opts.policies)
-        wrap = _instrumenter(opts.sink)
-        if wrap is None:
-            print(
-                "claudetop demo: the hook (claudetop.instrument) is not available; nothing is recorded",
-                file=sys.stderr,
-            )
+        config = demo_config(opts.config)
+        _apply_policies(opts.sink, opts.policies, config)
         clock = SimClock(speed=opts.speed, start=opts.start)
-        with FakeAnthropic(clock=clock) as fake:
+        with FakeAnthropic(clock=clock) as fake, _simulated_app(opts.sink, config, clock) as (wrap, defer):
 
             def sync_client() -> anthropic.Anthropic:
                 client = anthropic.Anthropic(base_url=fake.base_url, api_key=DEMO_API_KEY, max_retries=2)
-                return wrap(client) if wrap else client
+                return wrap(client)  # type: ignore[no-any-return]
 
             def async_client() -> anthropic.AsyncAnthropic:
                 client = anthropic.AsyncAnthropic(base_url=fake.base_url, api_key=DEMO_API_KEY, max_retries=2)
-                return wrap(client) if wrap else client
+                return wrap(client)  # type: ignore[no-any-return]
 
             workload = Workload(
                 sync_client,
@@ -130,6 +158,8 @@ class Demo:
                 async_client_factory=async_client,
                 pathologies=opts.pathologies,
                 seed=opts.seed,
+                deferrable=defer,
+                async_tasks=config.batching.async_tasks,
                 stop=self.stop,
             )
             sim_duration = (opts.duration_s or 365 * 86400) * opts.speed if opts.speed else 0.0

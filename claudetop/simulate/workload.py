@@ -20,9 +20,15 @@ code_review    10             5,000 system + 4,000 diff       600       ~14.4
 ============== ============== =============================== ========= =============
 
 The long system prompts and tools are stable and above every model's minimum cacheable length,
-so a caching policy can reach a high hit ratio honestly; summarisation is async-eligible;
-extraction is routable to Haiku. Pathologies are opt-in: ``fragmentation`` (timestamp and
-user id at the start of the chat system prompt, with the app's own breakpoint),
+so a caching policy can reach a high hit ratio honestly; extraction is routable to Haiku.
+Summarisation is async-eligible, and the workload treats it the way an application built with
+claudetop would: every task in ``async_tasks`` (the config's ``batching.async_tasks``) is sent
+through ``claudetop.deferrable(client)`` when a ``deferrable`` factory is given. The nightly job
+hands each document over and moves on; the handle resolves at once while batching is off, or
+when its Message Batch ends while batching is enforced, and the run collects it then.
+
+Pathologies are opt-in: ``fragmentation`` (timestamp and user id at the start of the chat
+system prompt, with the app's own breakpoint),
 ``ttl_misalignment`` (an hourly report job caching with a 5m TTL), ``drift`` (the code-review
 system prompt is edited every 3 hours), ``polling_storm`` (summarisation submitted as a batch
 by the app and polled every 5 simulated seconds), ``unbounded_outputs`` (reasoning with
@@ -40,17 +46,41 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import anthropic
 
 import claudetop
+from claudetop.policies.batching import DeferredRequestFailed
 from claudetop.simulate.clock import SimClock
 from claudetop.simulate.tokens import marker, output_text
 
 NAIVE_MODEL = "claude-opus-4-7"
 PATHOLOGIES = ("fragmentation", "ttl_misalignment", "drift", "polling_storm", "unbounded_outputs")
 SCENARIO_NAMES = ("chat", "summarisation", "extraction", "reasoning", "code_review")
+
+
+class DeferredResult(Protocol):
+    """What ``claudetop.deferrable(...).messages.create`` returns (``DeferredHandle``)."""
+
+    deferred: bool
+
+    def done(self) -> bool: ...
+
+    def result(self, timeout: float | None = None) -> Any: ...
+
+
+class DeferringMessages(Protocol):
+    def create(self, **params: Any) -> DeferredResult: ...
+
+
+class DeferringClient(Protocol):
+    """``claudetop.deferrable(client)``: ``messages.create`` gives a handle; ``close`` stops its queue."""
+
+    @property
+    def messages(self) -> DeferringMessages: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -85,12 +115,20 @@ class WorkloadStats:
     errors: dict[str, int] = field(default_factory=dict)
     batches: int = 0
     polls: int = 0
+    deferred: int = 0
+    """Requests ``deferrable`` queued for a Message Batch (rather than sending them at once)."""
+    awaiting: int = 0
+    """Deferred requests whose result had not come back when the run ended (they stay queued in the sink)."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def count(self, task: str, ok: bool) -> None:
         with self._lock:
             target = self.calls if ok else self.errors
             target[task] = target.get(task, 0) + 1
+
+    def count_deferred(self) -> None:
+        with self._lock:
+            self.deferred += 1
 
 
 def text(tokens: int, seed: str) -> str:
@@ -129,12 +167,20 @@ class Workload:
     workers: int = 8
     join_timeout_s: float = 1.0
     """At the end, how long to wait (in all) for calls in flight before returning."""
+    deferrable: Callable[[anthropic.Anthropic], DeferringClient] | None = None
+    """Wraps a client for async-eligible work (``claudetop.deferrable``); ``None``: send it at once."""
+    async_tasks: Iterable[str] = ("summarisation",)
+    """Tasks whose work can wait for a batch: sent through ``deferrable`` when there is one."""
     stop: threading.Event = field(default_factory=threading.Event)
     stats: WorkloadStats = field(default_factory=WorkloadStats)
 
     def __post_init__(self) -> None:
         self.scenarios = tuple(self.scenarios)
         self.pathologies = frozenset(self.pathologies)
+        self.async_tasks = frozenset(self.async_tasks)
+        self._deferring: DeferringClient | None = None
+        self._awaited: list[tuple[str, DeferredResult]] = []
+        self._awaited_lock = threading.Lock()
         unknown = set(self.scenarios) - set(SCENARIO_NAMES)
         if unknown:
             raise ValueError(
@@ -187,6 +233,9 @@ class Workload:
         start = self.clock.now()
         arrivals = self.schedule(start, duration)
         lock = threading.Lock()
+        deferring_client = self.client_factory() if self.deferrable is not None else None
+        if self.deferrable is not None and deferring_client is not None:
+            self._deferring = self.deferrable(deferring_client)
 
         def worker() -> None:
             client = self.client_factory()
@@ -209,12 +258,43 @@ class Workload:
         ]
         for th in threads:
             th.start()
-        while any(th.is_alive() for th in threads) and not self.stop.wait(0.05):
-            pass
-        deadline = time.monotonic() + self.join_timeout_s
-        for th in threads:
-            th.join(max(0.0, deadline - time.monotonic()))
+        try:
+            while (any(th.is_alive() for th in threads) or self._awaited) and not self.stop.wait(0.05):
+                self._collect_results()
+            deadline = time.monotonic() + self.join_timeout_s
+            for th in threads:
+                th.join(max(0.0, deadline - time.monotonic()))
+            self._collect_results()
+        finally:
+            if self._deferring is not None:
+                self._deferring.close()
+            if deferring_client is not None:
+                deferring_client.close()
+        with self._awaited_lock:
+            self.stats.awaiting = len(self._awaited)
         return self.stats
+
+    def _collect_results(self) -> None:
+        """Count the deferred requests whose results came back (at once, or when their batch ended)."""
+        with self._awaited_lock:
+            done = [(task, h) for task, h in self._awaited if h.done()]
+            self._awaited = [(task, h) for task, h in self._awaited if not h.done()]
+        for task, handle in done:
+            try:
+                handle.result(0)
+            except (anthropic.APIError, DeferredRequestFailed):
+                self.stats.count(task, ok=False)
+            else:
+                self.stats.count(task, ok=True)
+
+    def _defer(self, name: str, n: int, due: float) -> None:
+        """Hand async-eligible work to ``deferrable`` and move on; ``_collect_results`` counts it later."""
+        assert self._deferring is not None
+        handle = self._deferring.messages.create(**self.request(name, n, due))
+        with self._awaited_lock:
+            self._awaited.append((name, handle))
+        if handle.deferred:
+            self.stats.count_deferred()
 
     def _one(self, client: anthropic.Anthropic, name: str, n: int, due: float) -> None:
         task = "summarisation" if name == "report" else name
@@ -226,6 +306,9 @@ class Workload:
                     self._reasoning(n)
                 elif name == "summarisation" and "polling_storm" in self.pathologies:
                     self._batch_summaries(client, n)
+                elif name in self.async_tasks and self._deferring is not None:
+                    self._defer(name, n, due)
+                    return
                 else:
                     client.messages.create(**self.request(name, n, due))
             self.stats.count(task, ok=True)
