@@ -252,3 +252,14 @@ async def test_q_quits() -> None:
         await pilot.pause()
     assert feed.stopped
     assert app.return_code in (None, 0)
+
+
+async def test_requests_hidden_at_80x24_are_filled_when_zoomed() -> None:
+    app = _app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("6")
+        await pilot.pause()
+        table = app.query_one(RequestsPanel).query_one("DataTable")
+        assert table.row_count == len(fixed_snapshot().live)  # type: ignore[attr-defined]
+        assert "billing-api" in screen_text(app)

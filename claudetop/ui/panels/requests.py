@@ -33,6 +33,8 @@ class RequestsPanel(Vertical):
         self.border_title = "6 requests"
         self.needle = ""
         self.snapshot: Snapshot | None = None
+        self._drawn: tuple[str, tuple[str, ...]] | None = None
+        """(filter, row ids) the table holds now: an unchanged table is not rebuilt."""
 
     def compose(self) -> ComposeResult:
         table: DataTable[str] = DataTable(cursor_type="row", zebra_stripes=True)
@@ -46,13 +48,25 @@ class RequestsPanel(Vertical):
             self.show(self.snapshot)
 
     def show(self, snapshot: Snapshot) -> None:
+        """Keep the snapshot; rebuild the table only when it is on screen and its rows changed (the
+        table is the costliest thing to draw, and at 80x24 it is hidden until zoomed)."""
         self.snapshot = snapshot
+        if self.display:
+            self._draw(snapshot)
+
+    def on_show(self) -> None:
+        if self.snapshot is not None:
+            self._draw(self.snapshot)
+
+    def _draw(self, snapshot: Snapshot) -> None:
+        rows = [row for row in snapshot.live if matches(row, self.needle)][:MAX_ROWS]
+        drawn = (self.needle, tuple(row.id for row in rows))
+        if drawn == self._drawn:
+            return
+        self._drawn = drawn
         table: DataTable[str] = self.query_one(DataTable)
         table.clear()
-        shown = (row for row in snapshot.live if matches(row, self.needle))
-        for count, row in enumerate(shown):
-            if count >= MAX_ROWS:
-                break
+        for row in rows:
             table.add_row(
                 row.ts.strftime("%H:%M:%S"),
                 row.model or NA,
