@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing as mp
+import os
 import statistics
 import sys
 import tempfile
@@ -252,6 +253,7 @@ def main() -> None:
     parser.add_argument("--day-hours", type=float, default=24.0)
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (timings scale with it)")
     with tempfile.TemporaryDirectory() as tmp:
         empty, big, live = (Path(tmp) / name for name in ("empty.db", "big.db", "live.db"))
         fill(empty, 0, timedelta(days=1))

@@ -11,6 +11,9 @@ from claudetop.ui.widgets.figures import NA, money, tokens
 
 MAX_ROWS = 200
 """The table never holds more rows than this, however long the monitor runs."""
+SCREENS_OF_ROWS = 3
+"""Rows kept per screenful of table: rebuilding it is the costliest part of drawing a snapshot, so it
+holds a few pages to scroll through rather than everything the snapshot has."""
 
 _COLUMNS = ("time", "model", "task", "app", "in", "out", "c.read", "c.write", "cost", "ms", "flags")
 
@@ -59,7 +62,8 @@ class RequestsPanel(Vertical):
             self._draw(self.snapshot)
 
     def _draw(self, snapshot: Snapshot) -> None:
-        rows = [row for row in snapshot.live if matches(row, self.needle)][:MAX_ROWS]
+        keep = min(MAX_ROWS, max(self.size.height, 10) * SCREENS_OF_ROWS)
+        rows = [row for row in snapshot.live if matches(row, self.needle)][:keep]
         drawn = (self.needle, tuple(row.id for row in rows))
         if drawn == self._drawn:
             return
