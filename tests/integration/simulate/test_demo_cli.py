@@ -68,3 +68,18 @@ def test_bad_options_exit_2(tmp_path: Path) -> None:
         proc = demo("--headless", "--duration", "1", "--sink", str(tmp_path / "x.db"), *args)
         _, err = proc.communicate(timeout=30)
         assert proc.returncode == 2 and err.startswith("claudetop demo: "), err
+
+
+def test_config_option_replaces_the_demo_config(tmp_path: Path) -> None:
+    """The demo's own config validates its routed tasks; one passed with --config is used instead, checked."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[cache]\nttl = "forever"\n')
+    proc = demo("--headless", "--duration", "1", "--sink", str(tmp_path / "b.db"), "--config", str(bad))
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2 and f"{bad}:2:" in err, err
+    plain = tmp_path / "plain.toml"
+    plain.write_text("")
+    args = ["--config", str(plain), "--policies", "routing=enforce"]
+    proc = demo("--headless", "--duration", "1", "--sink", str(tmp_path / "p.db"), *args)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2 and "refusing to enforce routing" in err, err
