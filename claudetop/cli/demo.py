@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
@@ -31,11 +32,11 @@ def _start(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _open_monitor(sink: Path) -> int:
+def _open_monitor(sink: Path, clock: Callable[[], datetime]) -> int:
     from claudetop.ui.options import MonitorOptions
     from claudetop.ui.run import run_monitor
 
-    return run_monitor(MonitorOptions(sinks=(str(sink),), no_claude_code=True))
+    return run_monitor(MonitorOptions(sinks=(str(sink),), no_claude_code=True, clock=clock))
 
 
 def _names(text: str) -> tuple[str, ...]:

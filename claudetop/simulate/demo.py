@@ -114,7 +114,12 @@ def _simulated_app(
 
     def wrap(client: Any) -> Any:
         return instrument(
-            client, sink=str(sink), app=config.app or "claudetop-demo", config=config, policies=engine
+            client,
+            sink=str(sink),
+            app=config.app or "claudetop-demo",
+            config=config,
+            policies=engine,
+            clock=clock.now,
         )
 
     def defer(client: anthropic.Anthropic) -> DeferringClient:
@@ -131,8 +136,9 @@ class Demo:
     options: DemoOptions
     out: TextIO = sys.stdout
     stop: threading.Event = field(default_factory=threading.Event)
-    monitor: Callable[[Path], object] | None = None
-    """Opens the live monitor on the sink and returns when it is closed; ``None``: text summary."""
+    monitor: Callable[[Path, Callable[[], datetime]], object] | None = None
+    """Opens the live monitor on the sink with the simulated clock as its "now" (the events are dated
+    by it) and returns when it is closed; ``None``: text summary."""
 
     def run(self) -> int:
         opts = self.options
@@ -184,7 +190,7 @@ class Demo:
         if not opts.headless and self.monitor is not None:
             if deadline is not None:
                 threading.Timer(opts.duration_s or 0, self.stop.set).start()
-            self.monitor(opts.sink)
+            self.monitor(opts.sink, fake.clock.now_dt)
             return
         while not self.stop.is_set() and runner.is_alive():
             remaining = 1.0 if deadline is None else min(1.0, deadline - time.monotonic())

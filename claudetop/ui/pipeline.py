@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from claudetop.analysis.aggregate import Aggregator
+from claudetop.analysis.projection import present
 from claudetop.analysis.rates import RateTable
 from claudetop.analysis.snapshot import Scenarios, build_snapshot
 from claudetop.config import Config
@@ -120,7 +121,7 @@ class Pipeline:
         policies = store.current() if store is not None else self.seen_policies
         return build_snapshot(
             aggregator,
-            self.clock(),
+            present(self.clock(), aggregator.newest),  # events ahead of the clock count (skew)
             policies,
             self.config,
             self.rates,
