@@ -147,6 +147,7 @@ class Demo:
         config = demo_config(opts.config)
         _apply_policies(opts.sink, opts.policies, config)
         clock = SimClock(speed=opts.speed, start=opts.start)
+        begin = clock.now()
         with FakeAnthropic(clock=clock) as fake, _simulated_app(opts.sink, config, clock) as (wrap, defer):
 
             def sync_client() -> anthropic.Anthropic:
@@ -170,7 +171,7 @@ class Demo:
             )
             sim_duration = (opts.duration_s or 365 * 86400) * opts.speed if opts.speed else 0.0
             runner = threading.Thread(
-                target=workload.run, args=(sim_duration,), name="demo-workload", daemon=True
+                target=workload.run, args=(sim_duration, begin), name="demo-workload", daemon=True
             )
             runner.start()
             try:
