@@ -29,13 +29,13 @@ BYTES_PER_TOKEN = 4
 
 
 def _has_float(value: Any) -> bool:
+    """Walks the value, not its text: cost grows with the nodes (few), not with the bytes (many)."""
     stack = [value]
     while stack:
         item = stack.pop()
-        kind = type(item)
-        if kind is dict:
+        if isinstance(item, dict):
             stack.extend(item.values())
-        elif kind is list:
+        elif isinstance(item, list | tuple):
             stack.extend(item)
         elif isinstance(item, float):
             return True

@@ -44,6 +44,8 @@ def test_known_differences_between_the_encoders_take_the_json_path() -> None:
         {"minimum": 1e-05, "maximum": 2.5e-9},
         {"big": 2**70},
         {"x": float("nan"), "y": float("inf")},
+        float("-inf"),
+        [1e-07, "a:1.5", None],
         {"text": "lone \ud800 surrogate"},
         {"type": "text", "text": "plain " * 1000, "cache_control": {"type": "ephemeral", "ttl": "1h"}},
     ):
