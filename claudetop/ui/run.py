@@ -35,7 +35,7 @@ def monitor_aggregator() -> Aggregator:
         minute_horizon=timedelta(hours=6),
         dedupe_horizon=timedelta(minutes=5),
         prefix_cap=10_000,
-        replay_cap=50_000,
+        replay_cap=20_000,
     )
 
 

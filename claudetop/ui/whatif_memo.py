@@ -11,7 +11,7 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
-MIN_AGE_S = 5.0
+MIN_AGE_S = 15.0
 """An answer is reused for this long while the policies stay the same (longer when computing it is
 slow: see ``DUTY``)."""
 DUTY = 0.1

@@ -1,9 +1,10 @@
 """The one thread that does the monitor's I/O: poll sources, fold into the aggregator, build a
 ``Snapshot``, post it to the app; then wait for the refresh interval (or a ``refresh now``).
 
-Waiting *after* each build rather than on a fixed timer means a slow cycle delays the next one
-instead of piling up behind it. The aggregator and the policy store are only ever touched from
-this thread, so neither needs locking, and SQLite connections stay on the thread that made them.
+Waiting *after* each build (for the rest of the interval, and at least a share of it) rather than
+on a fixed timer means a slow cycle delays the next one instead of piling up behind it. The
+aggregator and the policy store are only ever touched from this thread, so neither needs locking,
+and SQLite connections stay on the thread that made them.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ Job = Callable[[], Message | None]
 """Work the UI hands to the I/O thread (a policy change); its message, if any, is posted back."""
 
 MIN_INTERVAL_S = 0.1
+REST_SHARE = 0.25
+"""However long a build took, the thread then rests at least this share of the interval (the UI
+thread needs the interpreter too)."""
 MAX_INTERVAL_S = 3600.0
 
 
@@ -48,7 +52,8 @@ def describe(err: BaseException) -> str:
 
 
 class SnapshotWorker:
-    """Runs ``build`` on a daemon thread, every ``interval_s`` seconds after the previous build ends.
+    """Runs ``build`` on a daemon thread every ``interval_s`` seconds (start to start), resting at least
+    ``REST_SHARE`` of the interval after a build that took longer.
 
     While ``loading()`` says the first read is not finished, the next build starts at once: history
     is read in bounded chunks, each shown with its progress, rather than in one long silent cycle.
@@ -118,7 +123,8 @@ class SnapshotWorker:
                     self.cycles += 1
                     continue
             self.cycles += 1
-            self._wake.wait(self.interval_s)
+            took = time.perf_counter() - started
+            self._wake.wait(max(self.interval_s - took, self.interval_s * REST_SHARE))
             self._wake.clear()
         if self._close is not None:
             self._close()
