@@ -151,6 +151,19 @@ class _Tokens:
     write_1h: int
     read: int
 
+    @classmethod
+    def of(cls, e: Replayable) -> _Tokens:
+        """The event's tokens as recorded, for the levers to rewrite."""
+        return cls(
+            e.model,
+            e.is_batch,
+            e.input_tokens,
+            e.output_tokens,
+            e.cache_write_5m_tokens,
+            e.cache_write_1h_tokens,
+            e.cache_read_tokens,
+        )
+
     def cost(self, rates: Rates) -> Micros:
         return rates.cost(
             input=self.input,
@@ -227,15 +240,7 @@ def replay(
     inp = out = writes = reads = 0
     by_model: Counter[str] = Counter()
     for e in sorted((e for e in events if e.billable), key=lambda e: e.ts):
-        t = _Tokens(
-            e.model,
-            e.is_batch,
-            e.input_tokens,
-            e.output_tokens,
-            e.cache_write_5m_tokens,
-            e.cache_write_1h_tokens,
-            e.cache_read_tokens,
-        )
+        t = _Tokens.of(e)
         task = e.task
         if task is not None:
             target = tiers.get(task)
@@ -295,16 +300,7 @@ def _cost_after(e: Replayable, t: _Tokens, rates: RateTable) -> Micros | None:
     after = rates.get(t.model, t.batch)
     if before is None or after is None:
         return None
-    old = _Tokens(
-        e.model,
-        e.is_batch,
-        e.input_tokens,
-        e.output_tokens,
-        e.cache_write_5m_tokens,
-        e.cache_write_1h_tokens,
-        e.cache_read_tokens,
-    )
-    return e.cost_micros + t.cost(after) - old.cost(before)
+    return e.cost_micros + t.cost(after) - _Tokens.of(e).cost(before)
 
 
 def naive_cost(events: Iterable[Replayable], rates: RateTable) -> tuple[Micros, int]:
