@@ -133,8 +133,6 @@ def report_data(
     agg: Aggregator, snap: Snapshot, since: datetime | None, until: datetime | None
 ) -> dict[str, Any]:
     total = agg.total(since, until)
-    by_model = agg.window(since, until, by=("model",))
-    by_task = agg.window(since, until, by=("task",))
     p = snap.projection
     scen: dict[str, ScenarioRow] = {s.name: s for s in p.scenarios}
     b = snap.batches
@@ -146,12 +144,8 @@ def report_data(
             "until": until.isoformat() if until else None,
         },
         "totals": _usage(total),
-        "by_model": {
-            label(k[0]): _usage(c) for k, c in sorted(by_model.items(), key=lambda kv: label(kv[0][0]))
-        },
-        "by_task": {
-            label(k[0]): _usage(c) for k, c in sorted(by_task.items(), key=lambda kv: label(kv[0][0]))
-        },
+        "by_model": _keyed(agg.window(since, until, by=("model",))),
+        "by_task": _keyed(agg.window(since, until, by=("task",))),
         "by_host": _keyed(agg.window(since, until, by=("host",))),
         "by_app": _keyed(agg.window(since, until, by=("app",))),
         "cache": {
