@@ -23,18 +23,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import platformdirs
-
+from claudetop.config import state_dir
 from claudetop.model import Micros, usd_str
-
-STATE_DIR_ENV = "CLAUDETOP_STATE_DIR"
 
 
 def default_alert_state_path(env: dict[str, str] | None = None) -> Path:
-    environ = os.environ if env is None else env
-    base = environ.get(STATE_DIR_ENV)
-    root = Path(base).expanduser() if base else Path(platformdirs.user_state_dir("claudetop"))
-    return root / "budget_alerts.json"
+    return state_dir(env) / "budget_alerts.json"
 
 
 @dataclass(frozen=True, slots=True)

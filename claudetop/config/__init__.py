@@ -8,6 +8,7 @@ from claudetop.config.loader import (
     default_sink_path,
     load_config,
     sink_target,
+    state_dir,
 )
 from claudetop.config.resources import data_files, sample_config_text, theme_texts
 from claudetop.config.schema import (
@@ -44,5 +45,6 @@ __all__ = [
     "load_config",
     "sample_config_text",
     "sink_target",
+    "state_dir",
     "theme_texts",
 ]

@@ -40,6 +40,7 @@ from claudetop.config.schema import Config
 
 APP_DIR_NAME = "claudetop"
 ENV_PREFIX = "CLAUDETOP_"
+STATE_DIR_ENV = "CLAUDETOP_STATE_DIR"
 
 ENV_ALIASES: dict[str, KeyPath] = {
     "CLAUDETOP_SINK": ("sink", "path"),
@@ -58,6 +59,14 @@ def default_config_path() -> Path:
 
 def default_sink_path() -> Path:
     return platformdirs.user_data_path(APP_DIR_NAME, appauthor=False) / "events.db"
+
+
+def state_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where claudetop keeps what it learns between runs (source checkpoints, fired budget alerts, the
+    Admin API cache): ``$CLAUDETOP_STATE_DIR`` if set, else the platform's user state dir."""
+    environ = os.environ if env is None else env
+    base = environ.get(STATE_DIR_ENV)
+    return Path(base).expanduser() if base else Path(platformdirs.user_state_dir(APP_DIR_NAME))
 
 
 def sink_target(config: Config) -> str:

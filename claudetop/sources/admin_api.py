@@ -24,9 +24,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from claudetop.config import state_dir
 from claudetop.model import Micros, UsageEvent, micros_from_usd
 from claudetop.pricing import model_info
-from claudetop.sources.checkpoints import default_checkpoint_dir
 from claudetop.sources.types import SourceDelta, SourceHealth
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -39,7 +39,7 @@ class AdminApiError(RuntimeError):
 
 
 def default_store_path() -> Path:
-    return default_checkpoint_dir().parent / "admin.sqlite"
+    return state_dir() / "admin.sqlite"
 
 
 @dataclass(frozen=True)

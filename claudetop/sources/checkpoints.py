@@ -15,18 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import platformdirs
+
+from claudetop.config import state_dir
 
 FORMAT_VERSION = 1
-STATE_DIR_ENV = "CLAUDETOP_STATE_DIR"
 
 
 def default_checkpoint_dir(env: dict[str, str] | None = None) -> Path:
-    """``$CLAUDETOP_STATE_DIR/checkpoints`` if set, else the platform's user state dir for claudetop."""
-    environ = os.environ if env is None else env
-    base = environ.get(STATE_DIR_ENV)
-    root = Path(base).expanduser() if base else Path(platformdirs.user_state_dir("claudetop"))
-    return root / "checkpoints"
+    """``checkpoints`` in the state dir (``$CLAUDETOP_STATE_DIR`` or the platform's)."""
+    return state_dir(env) / "checkpoints"
 
 
 class CheckpointStore:

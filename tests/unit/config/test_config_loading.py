@@ -21,6 +21,7 @@ from claudetop.config import (
     load_config,
     sample_config_text,
     sink_target,
+    state_dir,
 )
 
 SAMPLE = Path(__file__).resolve().parents[3] / "sample_config.toml"
@@ -85,6 +86,17 @@ def test_default_paths_follow_the_platform_dirs(tmp_path: Path, monkeypatch: pyt
     default_config_path().parent.mkdir(parents=True)
     default_config_path().write_text('theme = "mono"\n')
     assert load_config(env={}).theme == "mono"
+
+
+def test_state_dir_is_the_variable_else_the_platform_state_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
+    assert state_dir({}) == tmp_path / "xdg" / "claudetop"
+    assert state_dir({"CLAUDETOP_STATE_DIR": ""}) == tmp_path / "xdg" / "claudetop"
+    assert state_dir({"CLAUDETOP_STATE_DIR": str(tmp_path / "s")}) == tmp_path / "s"
+    monkeypatch.setenv("CLAUDETOP_STATE_DIR", str(tmp_path / "from-env"))
+    assert state_dir() == tmp_path / "from-env"
 
 
 def test_values_from_a_file(tmp_path: Path) -> None:
