@@ -30,7 +30,7 @@ from claudetop.model import (
     micros_from_usd,
     usd_str,
 )
-from claudetop.pricing import ModelPriceOverride, PriceBook
+from claudetop.pricing import PriceBook
 from claudetop.sources import open_sources
 from claudetop.sources.checkpoints import CheckpointStore
 from claudetop.sources.claude_code import ClaudeCodeSource
@@ -43,8 +43,7 @@ SCHEMA_VERSION = 1
 
 
 def pricebook_for(config: Config) -> PriceBook:
-    overrides = {m: ModelPriceOverride(**o.model_dump()) for m, o in config.pricing.models.items()}
-    return PriceBook(overrides=overrides, residency_multiplier=config.pricing.residency_multiplier)
+    return PriceBook.from_overrides(**config.pricing.model_dump())
 
 
 def open_report_sources(

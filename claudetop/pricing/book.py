@@ -202,6 +202,17 @@ class PriceBook:
         self._rows: dict[tuple[str, bool, date, bool], _Row | None] = {}
         self._period_rows: dict[tuple[str, bool, date, bool], _Row | None] = {}
 
+    @classmethod
+    def from_overrides(
+        cls, models: Mapping[str, Mapping[str, Any]], residency_multiplier: Decimal | None = None
+    ) -> PriceBook:
+        """The book a config's ``pricing`` section describes, given as plain data because pricing may
+        not import config: ``PriceBook.from_overrides(**config.pricing.model_dump())``. With neither
+        overrides nor a multiplier it is the shared :func:`default_pricebook`."""
+        if not models and residency_multiplier is None:
+            return default_pricebook()
+        return cls({m: ModelPriceOverride(**fields) for m, fields in models.items()}, residency_multiplier)
+
     # --- model lookups -------------------------------------------------------------------------
 
     def _override_for(self, model_id: str, canonical: str | None) -> ModelPriceOverride | None:

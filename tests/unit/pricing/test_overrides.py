@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from claudetop.pricing import ModelPriceOverride, PriceBook, price_event
+from claudetop.config import config_from_text
+from claudetop.pricing import ModelPriceOverride, PriceBook, default_pricebook, price_event
 from tests.unit.pricing.published import (
     BATCH,
     BEFORE_BATCH_VARIANTS,
@@ -134,6 +135,18 @@ def test_override_from_config_entry_fields() -> None:
     book = PriceBook({"claude-sonnet-4-6": ModelPriceOverride(**entry)})
     e = event("claude-sonnet-4-6", input_tokens=1000, output_tokens=100)
     assert book.cost(e) == micros((1000 * D("2.4") + 100 * SONNET_4_6.output) / MTOK * D("0.8"))
+
+
+def test_book_from_a_config_pricing_section() -> None:
+    config = config_from_text(
+        '[pricing]\nresidency_multiplier = 1\n[pricing.models."claude-sonnet-4-6"]\nmultiplier = 0.8\n'
+    )
+    book = PriceBook.from_overrides(**config.pricing.model_dump())
+    assert book.cost(event("claude-sonnet-4-6", **TOK)) == micros(all_kinds(SONNET_4_6, *T) * CONTRACT)
+    us = event("claude-opus-4-7", geo="us", **TOK)
+    assert book.cost(us) == micros(all_kinds(OPUS_4_7, *T))  # residency 1: no surcharge
+    assert PriceBook.from_overrides(**config_from_text("").pricing.model_dump()) is default_pricebook()
+    assert default_pricebook().cost(us) == micros(all_kinds(OPUS_4_7, *T) * US_ONLY)
 
 
 def test_price_event_sets_cost_micros() -> None:
