@@ -36,7 +36,7 @@ from claudetop.sources.checkpoints import CheckpointStore
 from claudetop.sources.claude_code import ClaudeCodeSource
 from claudetop.sources.jsonl import JsonlSource
 from claudetop.sources.sink import SinkSource
-from claudetop.sources.sink_history import read_sink_history
+from claudetop.sources.sink_history import SinkHistory, read_sink_history
 from claudetop.sources.types import Source
 
 SCHEMA_VERSION = 1
@@ -84,18 +84,27 @@ def drain(
     return policies
 
 
+def fold_unread_sink(sink: SinkSource, agg: Aggregator) -> SinkHistory | None:
+    """Fold an unread SQLite sink's history into ``agg`` from SQL aggregates (``sources.sink_history``)
+    and return it, so the caller can continue after ``history.last_seq``; ``None`` (nothing folded)
+    when the sink was already read from or does not exist."""
+    if sink.events_read != 0 or not sink.path.exists():
+        return None
+    history = read_sink_history(
+        sink.path,
+        minute_span_s=agg.minute_horizon.total_seconds(),
+        detail_span_s=agg.detail_horizon.total_seconds(),
+    )
+    agg.add_history(history, sink.name)
+    return history
+
+
 def fold_sink_history(sources: Sequence[Source], agg: Aggregator) -> list[Source]:
-    """Fold each unread SQLite sink's history from SQL aggregates (``sources.sink_history``) and replace
-    its source by one that continues after it: a report over millions of rows starts in seconds."""
+    """Fold each unread SQLite sink's history and replace its source by one that continues after it:
+    a report over millions of rows starts in seconds."""
     out: list[Source] = []
     for source in sources:
-        if isinstance(source, SinkSource) and source.events_read == 0 and source.path.exists():
-            history = read_sink_history(
-                source.path,
-                minute_span_s=agg.minute_horizon.total_seconds(),
-                detail_span_s=agg.detail_horizon.total_seconds(),
-            )
-            agg.add_history(history, source.name)
+        if isinstance(source, SinkSource) and (history := fold_unread_sink(source, agg)) is not None:
             source = SinkSource(source.path, start_seq=history.last_seq)
         out.append(source)
     return out
