@@ -1,26 +1,14 @@
-"""A fake API per test, a fresh SQLite sink per test, and a way to read back what the hook wrote."""
+"""A fresh SQLite sink per test and a way to read back what the hook wrote (the fake API per test,
+``fake`` on ``clock``, comes from ``tests/integration/conftest.py``)."""
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from claudetop.hook import flush
 from claudetop.model import BatchState, UsageEvent
-from claudetop.simulate import FakeAnthropic, SimClock
 from claudetop.sinks import connect_sqlite
 from claudetop.sinks.schema import row_to_batch, row_to_event
-
-
-@pytest.fixture
-def clock() -> SimClock:
-    return SimClock(speed=0)
-
-
-@pytest.fixture
-def fake(clock: SimClock) -> Iterator[FakeAnthropic]:
-    with FakeAnthropic(clock=clock) as server:
-        yield server
 
 
 @pytest.fixture

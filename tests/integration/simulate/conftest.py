@@ -1,22 +1,11 @@
-"""A fake API on a frozen clock per test, and SDK clients pointed at it."""
+"""SDK clients pointed at the per-test fake API (``fake``, from ``tests/integration/conftest.py``)."""
 
 from collections.abc import Iterator
 
 import anthropic
 import pytest
 
-from claudetop.simulate import FakeAnthropic, SimClock
-
-
-@pytest.fixture
-def clock() -> SimClock:
-    return SimClock(speed=0)
-
-
-@pytest.fixture
-def fake(clock: SimClock) -> Iterator[FakeAnthropic]:
-    with FakeAnthropic(clock=clock) as server:
-        yield server
+from claudetop.simulate import FakeAnthropic
 
 
 @pytest.fixture
