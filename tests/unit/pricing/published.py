@@ -81,6 +81,17 @@ NOW = date(2026, 11, 24)
 """After 2026-10-14, when genai-prices 0.2.3 starts its own batch variants."""
 BEFORE_BATCH_VARIANTS = date(2026, 6, 1)
 
+# One request with every token kind, as ``UsageEvent`` fields (TOK) and in ``all_kinds`` order (T):
+# uncached 1,000 · 5m write 2,000 · 1h write 3,000 · read 4,000 · output 500
+TOK = {
+    "input_tokens": 1000,
+    "cache_write_5m_tokens": 2000,
+    "cache_write_1h_tokens": 3000,
+    "cache_read_tokens": 4000,
+    "output_tokens": 500,
+}
+T = (1000, 2000, 3000, 4000, 500)
+
 
 def micros(usd: Decimal) -> int:
     """Dollars to integer micro-dollars, rounding half to even, exactly as billed once per event."""

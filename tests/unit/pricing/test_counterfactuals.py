@@ -18,21 +18,15 @@ from tests.unit.pricing.published import (
     SONNET_4_5,
     SONNET_4_5_OVER_200K,
     SONNET_4_6,
+    TOK,
     US_ONLY,
     WEB_SEARCH_PER_1K,
+    T,
     all_kinds,
     event,
     micros,
 )
 
-TOK = {
-    "input_tokens": 1000,
-    "cache_write_5m_tokens": 2000,
-    "cache_write_1h_tokens": 3000,
-    "cache_read_tokens": 4000,
-    "output_tokens": 500,
-}
-T = (1000, 2000, 3000, 4000, 500)
 PROMPT = 1000 + 2000 + 3000 + 4000
 
 book = PriceBook()

@@ -15,22 +15,15 @@ from tests.unit.pricing.published import (
     OPUS_4_7,
     SONNET_4,
     SONNET_4_6,
+    TOK,
     US_ONLY,
     WEB_SEARCH_PER_1K,
     D,
+    T,
     all_kinds,
     event,
     micros,
 )
-
-TOK = {
-    "input_tokens": 1000,
-    "cache_write_5m_tokens": 2000,
-    "cache_write_1h_tokens": 3000,
-    "cache_read_tokens": 4000,
-    "output_tokens": 500,
-}
-T = (1000, 2000, 3000, 4000, 500)
 
 CONTRACT = D("0.8")  # a 20% contract discount on Sonnet 4.6
 NOVA_IN, NOVA_OUT = D("2"), D("8")  # a model the price source does not know yet

@@ -39,24 +39,16 @@ from tests.unit.pricing.published import (
     SONNET_4_6,
     SONNET_4_BATCH_IN_OUT,
     SONNET_5_5,
+    TOK,
     US_ONLY,
     WEB_SEARCH_PER_1K,
     D,
+    T,
     all_kinds,
     event,
     micros,
 )
 
-# One request with every token kind:
-# uncached 1,000 · 5m write 2,000 · 1h write 3,000 · read 4,000 · output 500
-TOK = {
-    "input_tokens": 1000,
-    "cache_write_5m_tokens": 2000,
-    "cache_write_1h_tokens": 3000,
-    "cache_read_tokens": 4000,
-    "output_tokens": 500,
-}
-T = (1000, 2000, 3000, 4000, 500)
 S46 = "claude-sonnet-4-6"
 H3 = "claude-3-haiku-20240307"
 BEFORE = BEFORE_BATCH_VARIANTS
