@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from claudetop.cli import EXIT_OK, EXIT_OVER_BUDGET, EXIT_USAGE
+from claudetop.cli.log_options import add_log_options, claude_code_dirs
 
 
 def _when(text: str) -> datetime:
@@ -39,15 +40,7 @@ def register(subparsers: Any) -> None:
         metavar="P|URL",
         help="SQLite sink or postgresql:// URL, repeatable",
     )
-    p.add_argument("--jsonl", action="append", type=Path, default=[], metavar="P", help="JSONL file/dir")
-    p.add_argument(
-        "--claude-code",
-        nargs="?",
-        const="",
-        default=None,
-        metavar="DIR",
-        help="read Claude Code transcripts (default: ~/.claude)",
-    )
+    add_log_options(p)
     p.add_argument("--since", type=_when, help="start (ISO date/datetime, UTC); default: start of this month")
     p.add_argument("--until", type=_when, help="end (exclusive)")
     p.add_argument("--format", choices=("text", "markdown", "json"), default="text")
@@ -79,8 +72,7 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         print(f"claudetop report: no such sink: {', '.join(map(str, missing))}", file=sys.stderr)
         return EXIT_USAGE
-    code_dirs = None if args.claude_code is None else ([Path(args.claude_code)] if args.claude_code else [])
-    sources = open_report_sources(sinks, args.jsonl, code_dirs, pricebook_for(config))
+    sources = open_report_sources(sinks, args.jsonl, claude_code_dirs(args), pricebook_for(config))
     data = build_report(
         sources,
         config,

@@ -17,20 +17,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from claudetop.cli import EXIT_OK, EXIT_USAGE
+from claudetop.cli.log_options import add_log_options, claude_code_dirs
 
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("tail", help="print usage events as they arrive, one line each")
     p.add_argument("--sink", action="append", type=Path, default=[], metavar="P", help="sink (SQLite/.jsonl)")
-    p.add_argument("--jsonl", action="append", type=Path, default=[], metavar="P", help="JSONL file/dir")
-    p.add_argument(
-        "--claude-code",
-        nargs="?",
-        const="",
-        default=None,
-        metavar="DIR",
-        help="Claude Code transcripts (default: $CLAUDE_CONFIG_DIR, ~/.config/claude, ~/.claude)",
-    )
+    add_log_options(p)
     p.add_argument("--from-start", action="store_true", help="print what is already there first")
     p.add_argument("--interval", type=float, default=1.0, metavar="S", help="poll interval (default 1 s)")
     p.add_argument("--once", action="store_true", help="print what there is and exit (implies --from-start)")
@@ -70,19 +63,19 @@ def run(args: argparse.Namespace) -> int:
     if not sinks and not args.jsonl and args.claude_code is None:
         sinks = [default_sink_path()]
     from_start = args.from_start or args.once
-    code_dirs = [Path(args.claude_code)] if args.claude_code else []
+    code_dirs = claude_code_dirs(args)
     sources = open_sources(
         sinks,
         args.jsonl,
         code_dirs,
-        use_claude_code=args.claude_code is not None,
+        use_claude_code=code_dirs is not None,
         start_at_end=not from_start,
         settle_s=0 if args.once else 2.0,
     )
     if not sources:
         print("claudetop tail: nothing to read", file=sys.stderr)
         return EXIT_USAGE
-    watched = [*sinks, *args.jsonl, *[Path(p) for p in code_dirs]]
+    watched = [*sinks, *args.jsonl, *(code_dirs or [])]
     watcher = Watcher(watched).start() if watched and not args.once else None
     progress = [p for p in (getattr(s, "progress", None) for s in sources) if p is not None]
     try:
