@@ -54,6 +54,4 @@ def deferrable(
     """
     from claudetop.policies.batching import deferrable as make
 
-    if isinstance(client, anthropic.AsyncAnthropic):
-        return make(client, sink=sink, config=config, clock=clock, task_of=current_task)
     return make(client, sink=sink, config=config, clock=clock, task_of=current_task)
