@@ -58,10 +58,6 @@ _TOKEN_FIELDS = frozenset(
 PerMTok = Decimal
 
 
-def _or(value: Decimal | None, default: Decimal) -> Decimal:
-    return default if value is None else value
-
-
 class ModelPriceOverride(BaseModel):
     """Per-model prices from config (USD per million tokens); unset fields keep the published price.
 

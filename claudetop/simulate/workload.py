@@ -403,16 +403,5 @@ class Workload:
                 return
 
 
-def run_workload(
-    client_factory: Callable[[], anthropic.Anthropic],
-    clock: SimClock,
-    scenarios: Iterable[str] = SCENARIO_NAMES,
-    duration: float = 3600.0,
-    **options: Any,
-) -> WorkloadStats:
-    """Send ``duration`` simulated seconds of traffic; see :class:`Workload` for ``options``."""
-    return Workload(client_factory, clock, scenarios, **options).run(duration)
-
-
 def describe(scenarios: Iterable[str]) -> str:
     return json.dumps({s: NAIVE_SCENARIOS[s].__dict__ for s in scenarios}, indent=2)
