@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from claudetop.sinks import connect_sqlite
+from claudetop.sinks import connect_sqlite, is_postgres_target
 from claudetop.sinks.schema import immediate_transaction
 from claudetop.sinks.sqlite import with_busy_retry
 
@@ -61,7 +61,7 @@ class NotASQLiteSink(ValueError):
 
 def open_policy_db(sink_target: str | Path) -> PolicyDb:
     text = str(sink_target)
-    if text.startswith(("postgresql://", "postgres://")):
+    if is_postgres_target(text):
         return PostgresPolicyDb(text)
     if text.endswith(".jsonl"):
         raise NotASQLiteSink(

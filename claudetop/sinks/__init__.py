@@ -23,6 +23,11 @@ class UnsupportedSinkError(ValueError):
     """The sink target names a kind of store this build of claudetop cannot write."""
 
 
+def is_postgres_target(target: str | Path) -> bool:
+    """A ``postgresql://`` (or ``postgres://``) URL rather than a file path."""
+    return str(target).startswith(("postgresql://", "postgres://"))
+
+
 def open_sink(target: str | Path, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> Sink:
     """A sink for ``target``: ``postgresql://`` → PostgreSQL, a path ending in ``.jsonl`` → JSONL,
     anything else → a SQLite file.
@@ -32,7 +37,7 @@ def open_sink(target: str | Path, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOU
     extra) a PostgreSQL target raises ``UnsupportedSinkError`` saying so.
     """
     text = str(target)
-    if text.startswith(("postgresql://", "postgres://")):
+    if is_postgres_target(text):
         try:
             from claudetop.sinks.postgres import PostgresSink
         except ImportError as err:
@@ -52,5 +57,6 @@ __all__ = [
     "Sink",
     "UnsupportedSinkError",
     "connect_sqlite",
+    "is_postgres_target",
     "open_sink",
 ]

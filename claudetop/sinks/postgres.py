@@ -48,8 +48,6 @@ from claudetop.sinks.schema import (
 
 PgConnection = psycopg.Connection[dict[str, Any]]
 
-SCHEMES = ("postgresql://", "postgres://")
-
 DEFAULT_CONNECT_TIMEOUT_S = 5
 DEFAULT_STATEMENT_TIMEOUT_S = 30.0
 
@@ -61,10 +59,6 @@ EVENTS_LOCK = 0x636C_7464_6576_74
 
 class NotAClaudetopDatabase(RuntimeError):
     """The database has a ``meta`` table claudetop did not create; it will not touch it."""
-
-
-def is_postgres_target(target: object) -> bool:
-    return str(target).startswith(SCHEMES)
 
 
 _TYPE_RULES: tuple[tuple[re.Pattern[str], str], ...] = (

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from claudetop.sinks import is_postgres_target
 from claudetop.sources.checkpoints import CheckpointStore, default_checkpoint_dir
 from claudetop.sources.claude_code import ClaudeCodeSource, config_dirs, read_claude_code
 from claudetop.sources.jsonl import JsonlSource, LineFollower, Watcher
@@ -37,7 +38,7 @@ def open_sources(
     """
     sources: list[Source] = []
     for target in sinks:
-        if str(target).startswith(("postgresql://", "postgres://")):
+        if is_postgres_target(target):
             from claudetop.sources.postgres import PostgresSource
 
             sources.append(PostgresSource(str(target)))
