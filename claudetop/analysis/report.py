@@ -69,10 +69,19 @@ def open_report_sources(
 def drain(
     sources: Sequence[Source], agg: Aggregator, max_polls: int = 10_000, policies: PolicySet | None = None
 ) -> PolicySet:
-    """Poll every source until none has anything new; returns the last policy set seen (or ``policies``)."""
+    """Poll every source until none has anything new; returns the last policy set seen (or ``policies``).
+
+    Claude Code transcripts are folded as rows (``ClaudeCodeSource.poll_rows``): no ``UsageEvent`` per
+    message of a long history."""
     policies = policies if policies is not None else PolicySet()
     for source in sources:
         for _ in range(max_polls):
+            if isinstance(source, ClaudeCodeSource):
+                rows = source.poll_rows()
+                if not rows:
+                    break
+                agg.add_rows(rows)
+                continue
             delta = source.poll()
             agg.set_deferred_depth(source.name, delta.deferred_queue_depth)
             if not delta:

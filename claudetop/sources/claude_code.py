@@ -36,7 +36,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from claudetop.model import UsageEvent
+from claudetop.model import Endpoint, UsageEvent
 from claudetop.pricing import PriceBook, default_pricebook
 from claudetop.sources.checkpoints import CheckpointStore
 from claudetop.sources.claude_code_scan import Record, scan_spans, split_file, workers_for
@@ -45,6 +45,10 @@ from claudetop.sources.progress import Progress
 from claudetop.sources.types import SourceDelta, SourceHealth
 
 SOURCE_NAME = "claude_code"
+_MESSAGES = Endpoint.MESSAGES.value
+
+Row = tuple[Any, ...]
+"""One counted message as ``Aggregator.add_rows`` takes it (``sources.sink_history.ROW_COLUMNS``)."""
 CHECKPOINT_EVERY_S = 30.0
 
 
@@ -307,7 +311,7 @@ class ClaudeCodeSource:
         self._identity = "\n".join(str(r) for r in self.roots)
         self._last_save = 0.0
         self._dirty = False
-        self._cost_cache: dict[str, int | None] = {}
+        self._templates: dict[tuple[str, str], UsageEvent] = {}
         self._replay = False
         if checkpoints is not None:
             saved = checkpoints.load(self.kind, self._identity)
@@ -329,27 +333,37 @@ class ClaudeCodeSource:
         return str(Path(path).parent)
 
     def poll(self) -> SourceDelta:
+        return SourceDelta(events=[self._event(entry) for entry in self._take()])
+
+    def poll_rows(self) -> list[Row]:
+        """``poll`` for ``Aggregator.add_rows``: the same messages, priced, as tuples shaped like the
+        SQLite sink's rows (``ROW_COLUMNS``) instead of a validated ``UsageEvent`` each, the fast path
+        for a report over months of history (tens of thousands of messages)."""
+        return [self._row(entry) for entry in self._take()]
+
+    def _take(self) -> list[Entry]:
+        """Read what is new and mark the entries to deliver now as emitted (see ``settle_s``, ``replay``)."""
         stats = self.follower.stat_all()
         self.progress.plan(self.progress.snapshot().done + self.follower.pending_bytes(stats), len(stats))
         now = time.time()
         quiet_files = {f"{st.st_dev}:{st.st_ino}" for _p, st in stats if now - st.st_mtime >= self.settle_s}
         self._read_new(stats)
-        delta = SourceDelta()
+        out: list[Entry] = []
         for entry in self.dedupe.entries:
             if entry.emitted:
                 if self._replay:
-                    delta.events.append(self._event(entry))
+                    out.append(entry)
                 continue
             if self.settle_s <= 0 or entry.file_key in quiet_files:
                 entry.emitted = True
                 self._dirty = True
-                delta.events.append(self._event(entry))
+                out.append(entry)
         self._replay = False
-        self.events_read += len(delta.events)
+        self.events_read += len(out)
         due = time.monotonic() - self._last_save >= CHECKPOINT_EVERY_S
         if self._checkpoints is not None and self._dirty and due:
             self.save_checkpoint()
-        return delta
+        return out
 
     def _read_new(self, stats: list[tuple[Path, os.stat_result]]) -> None:
         pending = self.follower.pending_spans(stats, self.progress)
@@ -383,28 +397,51 @@ class ClaudeCodeSource:
                 state.offset = result.consumed
             self._dirty = True
 
-    def _fields(self, entry: Entry) -> dict[str, Any]:
-        return {
-            "id": entry.event_id,
-            "ts": datetime.fromisoformat(entry.ts),
-            "source": SOURCE_NAME,
-            "project": entry.project,
-            "session": entry.session,
-            "model": entry.model,
-            "input_tokens": entry.input_tokens,
-            "output_tokens": entry.output_tokens,
-            "cache_write_5m_tokens": entry.cache_write_5m,
-            "cache_write_1h_tokens": entry.cache_write_1h,
-            "cache_read_tokens": entry.cache_read,
-        }
+    def _event(self, entry: Entry) -> UsageEvent:
+        return UsageEvent(
+            id=entry.event_id,
+            ts=datetime.fromisoformat(entry.ts),
+            source=SOURCE_NAME,
+            project=entry.project,
+            session=entry.session,
+            model=entry.model,
+            input_tokens=entry.input_tokens,
+            output_tokens=entry.output_tokens,
+            cache_write_5m_tokens=entry.cache_write_5m,
+            cache_write_1h_tokens=entry.cache_write_1h,
+            cache_read_tokens=entry.cache_read,
+            cost_micros=self._cost_of_entry(entry),
+        )
+
+    def _row(self, entry: Entry) -> Row:
+        return (
+            entry.event_id, entry.ts, entry.model, None, None, None, None, _MESSAGES, None, False, None,
+            None, 0, entry.input_tokens, entry.output_tokens, entry.cache_write_5m, entry.cache_write_1h,
+            entry.cache_read, self._cost_of_entry(entry), None, None, None, None, None,
+        )  # fmt: skip
 
     def _cost_of_entry(self, entry: Entry) -> int | None:
-        return self._pricebook.cost(UsageEvent(**self._fields(entry))) if entry.model else None
-
-    def _event(self, entry: Entry) -> UsageEvent:
-        event = UsageEvent(**self._fields(entry))
-        cost = self._pricebook.cost(event) if entry.model else None
-        return event.model_copy(update={"cost_micros": cost}) if cost is not None else event
+        """Priced from a validated event per model and (UTC) day, copied with the entry's tokens: a
+        price depends on nothing else here, and a copy costs half a validation."""
+        if not entry.model:
+            return None
+        key = (entry.model, entry.ts[:10])
+        template = self._templates.get(key)
+        if template is None:
+            template = self._templates[key] = UsageEvent(
+                id=entry.event_id, ts=datetime.fromisoformat(entry.ts), source=SOURCE_NAME, model=entry.model
+            )
+        return self._pricebook.cost(
+            template.model_copy(
+                update={
+                    "input_tokens": entry.input_tokens,
+                    "output_tokens": entry.output_tokens,
+                    "cache_write_5m_tokens": entry.cache_write_5m,
+                    "cache_write_1h_tokens": entry.cache_write_1h,
+                    "cache_read_tokens": entry.cache_read,
+                }
+            )
+        )
 
     # --- checkpoints -----------------------------------------------------------------------
 
