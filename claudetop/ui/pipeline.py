@@ -19,13 +19,13 @@ from pathlib import Path
 from claudetop.analysis.aggregate import Aggregator
 from claudetop.analysis.projection import present
 from claudetop.analysis.rates import RateTable
+from claudetop.analysis.report import fold_unread_sink
 from claudetop.analysis.snapshot import Scenarios, build_snapshot
 from claudetop.config import Config
 from claudetop.model import Micros, PolicyChange, PolicyMode, PolicyName, PolicySet, Snapshot, UsageEvent
 from claudetop.policies import PolicyRefused, PolicyStore
 from claudetop.sinks.schema import row_to_event
 from claudetop.sources.sink import SinkSource
-from claudetop.sources.sink_history import read_sink_history
 from claudetop.sources.types import Source
 from claudetop.ui.messages import Loading
 from claudetop.ui.whatif_memo import WhatIfMemo
@@ -104,13 +104,7 @@ class Pipeline:
         (as ``analysis.report.fold_sink_history``, keeping the count of events the history held)."""
         agg = self.aggregator
         for i, source in enumerate(self.sources):
-            if isinstance(source, SinkSource) and source.events_read == 0 and source.path.exists():
-                history = read_sink_history(
-                    source.path,
-                    minute_span_s=agg.minute_horizon.total_seconds(),
-                    detail_span_s=agg.detail_horizon.total_seconds(),
-                )
-                agg.add_history(history, source.name)
+            if isinstance(source, SinkSource) and (history := fold_unread_sink(source, agg)) is not None:
                 follower = SinkSource(source.path, start_seq=history.last_seq, max_rows_per_poll=POLL_ROWS)
                 follower.events_read = history.events
                 self._caught_up.add(id(follower))
