@@ -27,7 +27,11 @@ from claudetop.hook.capture import Capture
 Mode = Literal["sse", "jsonl", "body"]
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
-_USAGE_MARKERS = (b"message_start", b"message_delta", b'"error"')
+
+
+def _has_usage(data: bytes) -> bool:
+    """Whether SSE data may hold a ``message_start``, ``message_delta`` or ``error`` event."""
+    return b"message_start" in data or b"message_delta" in data or b'"error"' in data
 
 
 class Tap:
@@ -86,7 +90,7 @@ class Tap:
         if self.mode == "sse":
             if self.capture.first_token is None and b"content_block_delta" in data:
                 self.capture.first_token = time.perf_counter()
-            if not any(marker in data for marker in _USAGE_MARKERS):
+            if not _has_usage(data):
                 cut = data.rfind(b"\n")
                 self._rest = data[cut + 1 :] if cut >= 0 else data
                 return
@@ -95,7 +99,7 @@ class Tap:
             if self.mode == "jsonl":
                 if line.strip():
                     self._on_line(line)
-            elif line.startswith(b"data:") and any(marker in line for marker in _USAGE_MARKERS):
+            elif line.startswith(b"data:") and _has_usage(line):
                 self.capture.sse_lines.append(line[5:])
 
     def done(self, abandoned: bool) -> None:
