@@ -32,7 +32,7 @@ from claudetop.hook.build import (
     status_error_type,
     stream_fields,
 )
-from claudetop.hook.capture import Capture, ResultLine
+from claudetop.hook.capture import Capture, ResultLine, api_key_of
 from claudetop.model import BatchState, Endpoint, Micros, UsageEvent
 
 RETRY_HOLD_S = 10.0
@@ -106,7 +106,8 @@ class Assembler:
     def held(self) -> int:
         return len(self._held)
 
-    def _key_fp(self, key: str | None) -> str | None:
+    def _key_fp(self, headers: Any) -> str | None:
+        key = api_key_of(headers)
         if not key:
             return None
         fp = self._key_fps.get(key)
@@ -114,7 +115,7 @@ class Assembler:
             fp = self._key_fps[key] = api_key_fingerprint(key)
         return fp
 
-    def _common(self, id_: str, wall: float, task: str | None, api_key: str | None) -> dict[str, Any]:
+    def _common(self, id_: str, wall: float, task: str | None, sent_headers: Any) -> dict[str, Any]:
         return {
             "id": id_,
             "ts": datetime.fromtimestamp(wall, UTC),
@@ -122,12 +123,12 @@ class Assembler:
             "app": self.app,
             "host": self.host,
             "pid": self.pid,
-            "api_key_fp": self._key_fp(api_key),
+            "api_key_fp": self._key_fp(sent_headers),
             "task": task,
         }
 
     def _emit_capture(self, c: Capture, first_started: float, first_wall: float) -> None:
-        fields = self._common(c.id, first_wall, c.task, c.api_key)
+        fields = self._common(c.id, first_wall, c.task, c.sent_headers)
         fields.update(endpoint=c.endpoint, batch_id=c.batch_id, stream=c.stream, retries=c.retries)
         fields["status"] = c.status
         fields["policies"] = c.decisions
@@ -176,7 +177,7 @@ class Assembler:
                 self.batches[state.id] = state
 
     def _result_line(self, r: ResultLine) -> dict[str, Any]:
-        fields = self._common(r.id, r.wall, r.task, r.api_key)
+        fields = self._common(r.id, r.wall, r.task, r.sent_headers)
         fields.update(endpoint=Endpoint.BATCH_RESULT, batch_id=r.batch_id)
         fields.update(result_fields(loads(r.line)))
         if r.batch_id and isinstance(fields.get("custom_id"), str):

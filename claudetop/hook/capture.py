@@ -80,7 +80,8 @@ class Capture:
     """The SDK's idempotency key: shared by every attempt of one call, so retries can be merged."""
     stream: bool = False
     request_body: bytes | None = None
-    api_key: str | None = None
+    sent_headers: Any = None
+    """The headers as sent; the API key is read from them on the writer thread."""
     decisions: tuple[PolicyDecision, ...] = ()
     policy_engine: Any = None
     """The engine that decided, so the writer can settle savings and report cache outcomes to it."""
@@ -106,7 +107,15 @@ class ResultLine:
     line: bytes
     wall: float
     task: str | None
-    api_key: str | None
+    sent_headers: Any
+
+
+def api_key_of(headers: Any) -> str | None:
+    """The API key (``x-api-key``, or a bearer token) in request headers."""
+    if headers is None:
+        return None
+    key = headers.get("x-api-key") or headers.get("authorization")
+    return key.removeprefix("Bearer ") if isinstance(key, str) and key else None
 
 
 def retry_after(headers: Any) -> float | None:

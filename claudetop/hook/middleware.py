@@ -121,7 +121,9 @@ class ClaudetopMiddleware(Middleware):
         if endpoint is Endpoint.MESSAGES and engine is not None:
             request, outcome = self._apply_policies(engine, request, task)
         body = request.json
-        stream = bool(request.stream) or (isinstance(body, Mapping) and body.get("stream") is True)
+        stream = bool(request.stream) or (
+            isinstance(body, dict | Mapping) and body.get("stream") is True  # dict first: no ABC check
+        )
         capture = Capture(
             id=self.ids.next(),
             endpoint=endpoint,
@@ -191,8 +193,7 @@ class ClaudetopMiddleware(Middleware):
         capture.status = http.status_code
         capture.retry_after_s = retry_after(http.headers) if http.status_code >= 400 else None
         sent = http.request
-        key = sent.headers.get("x-api-key") or sent.headers.get("authorization")
-        capture.api_key = key.removeprefix("Bearer ") if key else None
+        capture.sent_headers = sent.headers
         try:
             capture.request_body = sent.content if capture.endpoint in _BODY_ENDPOINTS else None
         except httpx2.RequestNotRead:
@@ -220,7 +221,7 @@ class ClaudetopMiddleware(Middleware):
 
         def on_line(line: bytes) -> None:
             writer.submit(
-                ResultLine(ids.next(), capture.batch_id, line, clock(), capture.task, capture.api_key)
+                ResultLine(ids.next(), capture.batch_id, line, clock(), capture.task, capture.sent_headers)
             )
 
         tap = Tap(
