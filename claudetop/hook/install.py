@@ -59,16 +59,9 @@ def _disabled_by_env() -> bool:
 
 
 def _pricer_factory(config: Config) -> Pricer | None:
-    from claudetop.pricing import ModelPriceOverride, PriceBook, default_pricebook
+    from claudetop.pricing import PriceBook
 
-    if not config.pricing.models and config.pricing.residency_multiplier == 1:
-        return default_pricebook().cost
-    overrides = {
-        k: ModelPriceOverride.model_validate(v.model_dump()) for k, v in config.pricing.models.items()
-    }
-    if config.pricing.residency_multiplier != 1:
-        return PriceBook(overrides, residency_multiplier=config.pricing.residency_multiplier).cost
-    return PriceBook(overrides).cost
+    return PriceBook.from_overrides(**config.pricing.model_dump()).cost
 
 
 def writer_for(target: str, config: Config, app: str | None) -> Writer:
