@@ -156,6 +156,14 @@ class Entry:
             and self.cache_read == r[11]
         )
 
+    def take_usage(self, r: Record, project: str, file_key: str) -> None:
+        """Become the copy ``r`` of this same message (on the same side), keeping the event id: an
+        in-place update, as the replaced copy was never handed out (it is not yet emitted)."""
+        self.message_id, self.request_id = r[1], r[2]
+        self.ts, self.model, self.project, self.session, self.file_key = r[4], r[5], project, r[6], file_key
+        self.input_tokens, self.output_tokens, self.cache_write_5m = r[7], r[8], r[9]
+        self.cache_write_1h, self.cache_read = r[10], r[11]
+
     @classmethod
     def from_json(cls, item: list[Any]) -> Entry:
         return cls(
@@ -219,9 +227,7 @@ class Deduper:
                         if existing.emitted:
                             self.late_duplicates += 1
                             return
-                        entry = Entry.from_record(record, project, file_key)
-                        entry.event_id = existing.event_id
-                        self.entries[index] = entry
+                        existing.take_usage(record, project, file_key)
                         return
         self.add(Entry.from_record(record, project, file_key), cost_of)
 

@@ -16,6 +16,7 @@ import itertools
 import multiprocessing
 import os
 import re
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -25,9 +26,9 @@ from typing import Any
 import orjson
 
 USAGE_MARKER = b'"usage":{'
-_NULL_FIELD = re.compile(
-    rb'"(?:id|cwd|model|speed|costUSD|version|sessionId|requestId|isApiErrorMessage|'
-    rb'cache_read_input_tokens|cache_creation_input_tokens)":null'
+_NULL_KEYS = frozenset(
+    b"id cwd model speed costUSD version sessionId requestId isApiErrorMessage cache_read_input_tokens "
+    b"cache_creation_input_tokens".split()
 )
 _SEMVER_PREFIX = re.compile(r"^\d+\.\d+\.\d")
 _TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{3})?(?:Z|[+-]\d\d:\d\d)$")
@@ -92,6 +93,19 @@ def _agent_progress(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any
     return outer, *found
 
 
+def _has_null_field(line: bytes) -> bool:
+    """Whether ``"<key>":null`` occurs anywhere in the line for one of ccusage's identity keys (the
+    same test as a regex alternation over the keys, without running it over the whole line)."""
+    find, rfind = line.find, line.rfind
+    pos = find(b'":null')
+    while pos >= 0:
+        quote = rfind(b'"', 0, pos)
+        if quote >= 0 and line[quote + 1 : pos] in _NULL_KEYS:
+            return True
+        pos = find(b'":null', pos + 6)
+    return False
+
+
 def parse_line(line: bytes, fallback_id: str) -> Record | None:
     """The usage a transcript line carries, or None when ccusage's rules would skip it.
 
@@ -99,7 +113,7 @@ def parse_line(line: bytes, fallback_id: str) -> Record | None:
     """
     if USAGE_MARKER not in line:
         return None
-    if b":null" in line and _NULL_FIELD.search(line):
+    if b'":null' in line and _has_null_field(line):
         return None
     try:
         data = orjson.loads(line)
@@ -144,9 +158,19 @@ def parse_line(line: bytes, fallback_id: str) -> Record | None:
         uuid = outer.get("uuid")
         event_id = f"cc:{uuid}" if isinstance(uuid, str) and uuid else fallback_id
     return (
-        event_id, message_id, request_id, sidechain is True, ts, model, session,
+        _intern(event_id), _intern_opt(message_id), _intern_opt(request_id), sidechain is True, ts,
+        _intern_opt(model), _intern_opt(session),
         usage["input_tokens"], usage["output_tokens"], write_5m, write_1h, read,
     )  # fmt: skip
+
+
+_intern = sys.intern
+"""The streaming lines of one message repeat its ids, model and session: one shared string each makes
+a worker's results pickle as back-references, a fraction of the bytes and of the parent's unpickling."""
+
+
+def _intern_opt(text: str | None) -> str | None:
+    return None if text is None else _intern(text)
 
 
 @dataclass(frozen=True)
