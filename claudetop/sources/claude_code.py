@@ -116,6 +116,9 @@ class Entry:
     cache_read: int
     file_key: str
     emitted: bool = False
+    cost_micros: int | None = None
+    priced: bool = False
+    """Whether ``cost_micros`` holds the price of the usage above (set by ``ClaudeCodeSource``)."""
 
     @property
     def total(self) -> int:
@@ -163,6 +166,7 @@ class Entry:
         self.ts, self.model, self.project, self.session, self.file_key = r[4], r[5], project, r[6], file_key
         self.input_tokens, self.output_tokens, self.cache_write_5m = r[7], r[8], r[9]
         self.cache_write_1h, self.cache_read = r[10], r[11]
+        self.priced = False
 
     @classmethod
     def from_json(cls, item: list[Any]) -> Entry:
@@ -319,6 +323,7 @@ class ClaudeCodeSource:
         self._dirty = False
         self._templates: dict[tuple[str, str], UsageEvent] = {}
         self._replay = False
+        self._priced_upto = 0
         if checkpoints is not None:
             saved = checkpoints.load(self.kind, self._identity)
             if saved is not None:
@@ -402,6 +407,16 @@ class ClaudeCodeSource:
                 self.progress.advance(result.consumed - state.offset)
                 state.offset = result.consumed
             self._dirty = True
+            self._price_new()
+
+    def _price_new(self) -> None:
+        """Price the entries added since the last call, while the workers still scan: a message's
+        lines are adjacent in its file, so an entry is rarely replaced afterwards (a replacement is
+        priced again when it is delivered)."""
+        entries = self.dedupe.entries
+        for entry in entries[self._priced_upto :]:
+            self._cost_of_entry(entry)
+        self._priced_upto = len(entries)
 
     def _event(self, entry: Entry) -> UsageEvent:
         return UsageEvent(
@@ -429,6 +444,8 @@ class ClaudeCodeSource:
     def _cost_of_entry(self, entry: Entry) -> int | None:
         """Priced from a validated event per model and (UTC) day, copied with the entry's tokens: a
         price depends on nothing else here, and a copy costs half a validation."""
+        if entry.priced:
+            return entry.cost_micros
         if not entry.model:
             return None
         key = (entry.model, entry.ts[:10])
@@ -437,7 +454,8 @@ class ClaudeCodeSource:
             template = self._templates[key] = UsageEvent(
                 id=entry.event_id, ts=datetime.fromisoformat(entry.ts), source=SOURCE_NAME, model=entry.model
             )
-        return self._pricebook.cost(
+        entry.priced = True
+        entry.cost_micros = self._pricebook.cost(
             template.model_copy(
                 update={
                     "input_tokens": entry.input_tokens,
@@ -448,6 +466,7 @@ class ClaudeCodeSource:
                 }
             )
         )
+        return entry.cost_micros
 
     # --- checkpoints -----------------------------------------------------------------------
 
