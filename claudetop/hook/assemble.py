@@ -33,6 +33,7 @@ from claudetop.hook.build import (
     stream_fields,
 )
 from claudetop.hook.capture import Capture, ResultLine, api_key_of
+from claudetop.hook.streams import usage_lines
 from claudetop.model import BatchState, Endpoint, Micros, UsageEvent
 
 RETRY_HOLD_S = 10.0
@@ -141,7 +142,8 @@ class Assembler:
         body = None if c.stream else loads(c.response_body)
         ok = c.status is not None and c.status < 400
         if c.endpoint is Endpoint.MESSAGES and ok:
-            fields.update(stream_fields(c.sse_lines) if c.stream else message_fields(body))
+            sse = c.sse_lines + usage_lines(c.sse_tail) if c.stream else []
+            fields.update(stream_fields(sse) if c.stream else message_fields(body))
         if c.status is not None and c.status >= 400:
             fields["error_type"] = error_type_of(body) or status_error_type(c.status)
         elif c.error_type is not None:

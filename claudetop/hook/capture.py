@@ -93,6 +93,8 @@ class Capture:
     first_token: float | None = None
     response_body: bytes | None = None
     sse_lines: list[bytes] = field(default_factory=list)
+    sse_tail: bytes = b""
+    """Raw SSE bytes after the last ``sse_lines`` fold; the writer thread picks their usage lines out."""
     abandoned: bool = False
     unreadable: bool = False
     """The body was compressed in a way the tap cannot read, or cut off: tokens are not known."""

@@ -27,11 +27,24 @@ from claudetop.hook.capture import Capture
 Mode = Literal["sse", "jsonl", "body"]
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
+SSE_HELD_BYTES = 256 * 1024
+"""Raw SSE bytes held per stream before the app's thread picks their usage lines out; the usual
+response is far smaller and is scanned on the writer thread (``usage_lines``) instead."""
 
 
 def _has_usage(data: bytes) -> bool:
     """Whether SSE data may hold a ``message_start``, ``message_delta`` or ``error`` event."""
     return b"message_start" in data or b"message_delta" in data or b'"error"' in data
+
+
+_DELTA = b"content_block_delta"
+
+
+def usage_lines(data: bytes) -> list[bytes]:
+    """The data of each complete-or-final SSE line in ``data`` that may carry usage (see ``_has_usage``)."""
+    if not _has_usage(data):
+        return []
+    return [line[5:] for line in data.split(b"\n") if line.startswith(b"data:") and _has_usage(line)]
 
 
 class Tap:
@@ -52,6 +65,7 @@ class Tap:
         self._on_line = on_line
         self._on_error = on_error
         self._rest = b""
+        self._edge = b""
         self._chunks: list[bytes] = []
         self._size = 0
         self._done = False
@@ -86,21 +100,35 @@ class Tap:
             else:
                 self._chunks.append(data)
             return
-        data = self._rest + data if self._rest else data
         if self.mode == "sse":
-            if self.capture.first_token is None and b"content_block_delta" in data:
-                self.capture.first_token = time.perf_counter()
-            if not _has_usage(data):
-                cut = data.rfind(b"\n")
-                self._rest = data[cut + 1 :] if cut >= 0 else data
-                return
+            capture = self.capture
+            if capture.first_token is None and self._first_delta(data):
+                capture.first_token = time.perf_counter()
+            self._chunks.append(data)
+            self._size += len(data)
+            if self._size > SSE_HELD_BYTES:
+                self._fold_sse()
+            return
+        data = self._rest + data if self._rest else data
         *lines, self._rest = data.split(b"\n")
         for line in lines:
-            if self.mode == "jsonl":
-                if line.strip():
-                    self._on_line(line)
-            elif line.startswith(b"data:") and _has_usage(line):
-                self.capture.sse_lines.append(line[5:])
+            if line.strip():
+                self._on_line(line)
+
+    def _first_delta(self, data: bytes) -> bool:
+        """Whether the first content delta has arrived; the marker may span any number of chunks."""
+        seen = self._edge + data
+        self._edge = seen[1 - len(_DELTA) :]
+        return _DELTA in seen
+
+    def _fold_sse(self) -> None:
+        """Keep only the usage lines of the complete SSE lines held so far (a long stream)."""
+        data = self._rest + b"".join(self._chunks)
+        self._chunks.clear()
+        cut = data.rfind(b"\n")
+        self._rest = data[cut + 1 :]
+        self._size = len(self._rest)
+        self.capture.sse_lines.extend(usage_lines(data[: cut + 1]))
 
     def done(self, abandoned: bool) -> None:
         if self._done:
@@ -113,8 +141,8 @@ class Tap:
             if not self._broken:
                 if self.mode == "jsonl" and self._rest.strip() and not abandoned:
                     self._on_line(self._rest)
-                elif self.mode == "sse" and self._rest.startswith(b"data:"):
-                    capture.sse_lines.append(self._rest[5:])
+                elif self.mode == "sse":
+                    capture.sse_tail = self._rest + b"".join(self._chunks)
                 elif self.mode == "body":
                     capture.response_body = b"".join(self._chunks)
             self._on_done(capture)
