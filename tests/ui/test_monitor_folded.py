@@ -4,7 +4,6 @@ themes. Regenerate the pictures deliberately with ``pytest --snapshot-update``."
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +12,7 @@ import pytest
 from claudetop.model import format_usd
 from claudetop.ui import MonitorApp
 from tests.ui.folded_snapshot import folded_events, folded_snapshot
-from tests.ui.screen_text import screen_text
+from tests.ui.screen_text import assert_shown_whole, screen_text
 from tests.ui.static_feed import StaticFeed
 
 # Published USD per million tokens (= micro-dollars per token).
@@ -69,8 +68,7 @@ async def test_folded_figures_are_visible_whole(size: tuple[int, int]) -> None:
         f"{snapshot.batches.share_of_requests:.0%}",
         format_usd(snapshot.batches.saved_micros),
     ]
-    for figure in expected:
-        assert re.search(rf"(?<![\d$.,]){re.escape(figure)}(?![\d.,])", text), f"{figure} not whole:\n{text}"
+    assert_shown_whole(text, expected)
 
 
 @pytest.mark.parametrize("theme", ["dark", "light", "ansi"])

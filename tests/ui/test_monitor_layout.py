@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from claudetop.model import format_usd
 from claudetop.ui import MonitorApp
 from tests.ui.fixed_snapshot import fixed_snapshot
-from tests.ui.screen_text import screen_text
+from tests.ui.screen_text import assert_shown_whole, screen_text
 from tests.ui.static_feed import StaticFeed
 
 
@@ -29,10 +27,7 @@ async def test_key_figures_are_visible_whole(size: tuple[int, int]) -> None:
         f"{snapshot.batches.requests_processing:,}",
         format_usd(snapshot.batches.saved_micros),
     ]
-    for figure in expected:
-        assert re.search(rf"(?<![\d$.,]){re.escape(figure)}(?![\d.,])", text), (
-            f"{figure} not shown whole:\n{text}"
-        )
+    assert_shown_whole(text, expected)
     for row in snapshot.policies:
         assert row.mode.value in text
 
