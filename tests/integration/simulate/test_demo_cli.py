@@ -6,6 +6,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,14 +14,30 @@ import pytest
 SCENARIOS = {"chat", "summarisation", "extraction", "reasoning", "code_review"}
 
 
+_started: list[subprocess.Popen[str]] = []
+
+
 def demo(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+    proc = subprocess.Popen(
         [sys.executable, "-m", "claudetop", "demo", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "CLAUDETOP_CONFIG": "/nonexistent-claudetop-config.toml"},
     )
+    _started.append(proc)
+    return proc
+
+
+@pytest.fixture(autouse=True)
+def _no_demo_outlives_its_test() -> Iterator[None]:
+    """A failed assertion must not leave a demo without a duration running after the suite."""
+    yield
+    while _started:
+        proc = _started.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
 
 
 @pytest.mark.slow
