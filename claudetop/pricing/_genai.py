@@ -85,6 +85,18 @@ class PublishedModel:
     context_window: int | None
 
 
+@cache
+def source_version() -> str:
+    """The installed genai-prices version, read from its package metadata without importing it (its
+    data takes a fifth of a second to load): a saved price is reused only under the same prices."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("genai-prices")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def _snapshot_models() -> list[gp.ModelInfo]:
     from genai_prices import data_snapshot
 

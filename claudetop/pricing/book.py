@@ -209,6 +209,13 @@ class PriceBook:
             return default_pricebook()
         return cls({m: ModelPriceOverride(**fields) for m, fields in models.items()}, residency_multiplier)
 
+    @property
+    def fingerprint(self) -> str:
+        """Equal for two books that price every event alike (same overrides, multiplier and published
+        prices): what a cache of computed costs is keyed on."""
+        overrides = sorted((m, o.model_dump_json()) for m, o in self._overrides.items())
+        return f"genai-prices {_genai.source_version()}; residency {self.residency_multiplier}; {overrides}"
+
     # --- model lookups -------------------------------------------------------------------------
 
     def _override_for(self, model_id: str, canonical: str | None) -> ModelPriceOverride | None:
@@ -302,6 +309,22 @@ class PriceBook:
             + web_searches * rates.web_search
         )
         return _round_half_even(total, row.scale)
+
+    def message_cost(
+        self,
+        model: str | None,
+        day: date,
+        input_tokens: int,
+        output_tokens: int,
+        cache_write_5m: int,
+        cache_write_1h: int,
+        cache_read: int,
+    ) -> Micros | None:
+        """``cost`` of a standard-tier Messages API call given by its model, UTC day and tokens alone
+        (no batch, no US-only residency, no web searches): a reader of long histories prices each
+        message without building a ``UsageEvent`` for it."""
+        tokens = (input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read)
+        return self._price(model, day, False, False, *tokens, 0)
 
     def cost(self, event: UsageEvent) -> Micros | None:
         """What the event was billed, in micro-dollars; ``None`` when its model cannot be priced.

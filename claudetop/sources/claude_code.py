@@ -32,7 +32,7 @@ import os
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +130,7 @@ class Entry:
             self.event_id, self.message_id, self.request_id, int(self.sidechain), self.ts, self.model,
             self.project, self.session, self.input_tokens, self.output_tokens, self.cache_write_5m,
             self.cache_write_1h, self.cache_read, self.file_key, int(self.emitted),
+            self.cost_micros if self.priced else False,
         ]  # fmt: skip
 
     @classmethod
@@ -170,9 +171,14 @@ class Entry:
 
     @classmethod
     def from_json(cls, item: list[Any]) -> Entry:
+        """The entry ``to_json`` wrote; its price is kept (``false``: not priced yet, or a checkpoint
+        from before prices were saved)."""
+        cost = item[15] if len(item) > 15 else False
+        priced = cost is not False
         return cls(
             item[0], item[1], item[2], bool(item[3]), item[4], item[5], item[6], item[7],
             item[8], item[9], item[10], item[11], item[12], item[13], bool(item[14]),
+            cost if priced else None, priced,
         )  # fmt: skip
 
 
@@ -321,7 +327,7 @@ class ClaudeCodeSource:
         self._identity = "\n".join(str(r) for r in self.roots)
         self._last_save = 0.0
         self._dirty = False
-        self._templates: dict[tuple[str, str], UsageEvent] = {}
+        self._days: dict[str, date] = {}
         self._replay = False
         self._priced_upto = 0
         if checkpoints is not None:
@@ -442,30 +448,19 @@ class ClaudeCodeSource:
         )  # fmt: skip
 
     def _cost_of_entry(self, entry: Entry) -> int | None:
-        """Priced from a validated event per model and (UTC) day, copied with the entry's tokens: a
-        price depends on nothing else here, and a copy costs half a validation."""
+        """The entry's API list price (standard tier; its UTC day picks the price period), remembered on
+        the entry until a replacement changes its usage."""
         if entry.priced:
             return entry.cost_micros
-        if not entry.model:
-            return None
-        key = (entry.model, entry.ts[:10])
-        template = self._templates.get(key)
-        if template is None:
-            template = self._templates[key] = UsageEvent(
-                id=entry.event_id, ts=datetime.fromisoformat(entry.ts), source=SOURCE_NAME, model=entry.model
-            )
+        day_text = entry.ts[:10]
+        day = self._days.get(day_text)
+        if day is None:
+            day = self._days[day_text] = date.fromisoformat(day_text)
         entry.priced = True
-        entry.cost_micros = self._pricebook.cost(
-            template.model_copy(
-                update={
-                    "input_tokens": entry.input_tokens,
-                    "output_tokens": entry.output_tokens,
-                    "cache_write_5m_tokens": entry.cache_write_5m,
-                    "cache_write_1h_tokens": entry.cache_write_1h,
-                    "cache_read_tokens": entry.cache_read,
-                }
-            )
-        )
+        entry.cost_micros = self._pricebook.message_cost(
+            entry.model or None, day, entry.input_tokens, entry.output_tokens, entry.cache_write_5m,
+            entry.cache_write_1h, entry.cache_read,
+        )  # fmt: skip
         return entry.cost_micros
 
     # --- checkpoints -----------------------------------------------------------------------
@@ -479,6 +474,7 @@ class ClaudeCodeSource:
             self._identity,
             {
                 "files": self.follower.checkpoint(),
+                "prices": self._pricebook.fingerprint,
                 "entries": [e.to_json() for e in self.dedupe.entries],
             },
         )
@@ -486,8 +482,13 @@ class ClaudeCodeSource:
         self._dirty = False
 
     def _restore(self, saved: dict[str, Any]) -> None:
+        """Take back a checkpoint; its saved prices only if they came from a book that prices alike."""
         self.follower.restore(saved.get("files", {}))
-        self.dedupe.restore(Entry.from_json(item) for item in saved.get("entries", []))
+        entries = [Entry.from_json(item) for item in saved.get("entries", [])]
+        if saved.get("prices") != self._pricebook.fingerprint:
+            for entry in entries:
+                entry.priced = False
+        self.dedupe.restore(entries)
 
     def close(self) -> None:
         if self._dirty:
