@@ -96,3 +96,16 @@ def test_prefix_reads_writes_and_ttl_gaps() -> None:
         2,
         1,
     )
+
+
+def test_repeated_windows_follow_new_folds_and_are_the_callers_own() -> None:
+    a = Aggregator()
+    a.add([ev(input_tokens=1, task="a"), ev(timedelta(minutes=1), input_tokens=2, task="b")])
+    first = a.window(by=("task",))
+    assert {k: c.input for k, c in first.items()} == {("a",): 1, ("b",): 2}
+    first[("a",)].input += 100  # the caller may change what it got
+    assert a.window(by=("task",))[("a",)].input == 1
+    assert a.total().input == 3
+    a.add([ev(timedelta(minutes=2), input_tokens=4, task="a")])
+    assert {k: c.input for k, c in a.window(by=("task",)).items()} == {("a",): 5, ("b",): 2}
+    assert a.total().input == 7
