@@ -25,7 +25,9 @@ EXIT_USAGE = 2
 EXIT_OVER_BUDGET = 3
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line, or with ``only`` (a module of ``_SUBCOMMANDS``) just that subcommand:
+    ``claudetop report ...`` then imports nothing of the other commands."""
     parser = argparse.ArgumentParser(
         prog="claudetop",
         description="top for Anthropic Claude API spend.",
@@ -33,13 +35,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"claudetop {__version__}")
     importlib.import_module("claudetop.cli.monitor").add_options(parser)
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for name in _SUBCOMMANDS:
+    for name in _SUBCOMMANDS if only is None else (only,):
         importlib.import_module(f"claudetop.cli.{name}").register(subparsers)
     return parser
 
 
+def _command_module(argv: Sequence[str]) -> str | None:
+    """The module of the subcommand ``argv`` starts with (a module is named for its command, plus
+    ``_cmd`` where the command is a Python keyword), or ``None``."""
+    if not argv:
+        return None
+    for name in _SUBCOMMANDS:
+        if argv[0] == name.removesuffix("_cmd"):
+            return name
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(_command_module(argv))
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)
     if func is None:

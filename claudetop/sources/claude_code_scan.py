@@ -213,7 +213,6 @@ def scan_span(span: Span) -> SpanResult:
             return result
         handle.seek(span.start)
         base = span.start
-        lines_before = 0
         carry = b""
         while base + len(carry) < span.end:
             block = handle.read(min(BLOCK_BYTES, span.end - base - len(carry)))
@@ -221,25 +220,41 @@ def scan_span(span: Span) -> SpanResult:
                 break
             data = carry + block if carry else block
             last = data.rfind(b"\n") + 1
-            _scan_block(data, last, base, lines_before, span.path, result)
-            if base + len(data) < span.end:
-                lines_before += data.count(b"\n", 0, last)
+            _scan_block(data, last, base, span, result)
             carry = data[last:]
             base += last
         result.consumed = base
     return result
 
 
-def _scan_block(data: bytes, limit: int, base: int, lines_before: int, path: str, result: SpanResult) -> None:
+def _lines_in(path: str, start: int, end: int) -> int:
+    """Newlines in bytes ``[start, end)`` of a file: counted again only when a garbage line needs its
+    number, so the scan does not count every line of every block."""
+    count = 0
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        while start < end:
+            block = handle.read(min(BLOCK_BYTES, end - start))
+            if not block:
+                break
+            count += block.count(b"\n")
+            start += len(block)
+    return count
+
+
+def _scan_block(data: bytes, limit: int, base: int, span: Span, result: SpanResult) -> None:
     find, rfind = data.find, data.rfind
+    before: int | None = None
     pos = find(USAGE_MARKER, 0, limit)
     while pos >= 0:
         start = rfind(b"\n", 0, pos) + 1
         end = find(b"\n", pos, limit)
         try:
-            record = parse_line(data[start:end], f"cc:{path}:@{base + start}")
+            record = parse_line(data[start:end], f"cc:{span.path}:@{base + start}")
         except NotJson as err:
-            line = lines_before + data.count(b"\n", 0, start)
+            if before is None:
+                before = _lines_in(span.path, span.start, base)
+            line = before + data.count(b"\n", 0, start)
             result.garbage.append((base + start, line, str(err)[:120]))
             record = None
         if record is not None:
