@@ -113,6 +113,25 @@ def parse_line(line: bytes, fallback_id: str) -> Record | None:
     """
     if USAGE_MARKER not in line:
         return None
+    return _parse_marked(line, fallback_id, -1)
+
+
+def _semver_prefixed(version: str) -> bool:
+    known = _VERSIONS.get(version)
+    if known is None:
+        known = _VERSIONS[version] = _SEMVER_PREFIX.match(version) is not None
+        if len(_VERSIONS) > 10_000:
+            _VERSIONS.clear()
+    return known
+
+
+_VERSIONS: dict[str, bool] = {}
+"""Whether a ``version`` starts like a semver, per value: every line repeats one of a few versions."""
+
+
+def _parse_marked(line: bytes, path: str, offset: int) -> Record | None:
+    """``parse_line`` of a line known to hold the usage marker; its fallback id (for a line with neither
+    message id nor uuid) is ``path`` itself when ``offset`` < 0, else ``cc:<path>:@<offset>``."""
     if b'":null' in line and _has_null_field(line):
         return None
     try:
@@ -134,7 +153,7 @@ def parse_line(line: bytes, fallback_id: str) -> Record | None:
     for value in (version, session, request_id, message_id, model):
         if value is not None and (not isinstance(value, str) or value == ""):
             return None
-    if version is not None and not _SEMVER_PREFIX.match(version):
+    if version is not None and not _semver_prefixed(version):
         return None
     if sidechain is not None and not isinstance(sidechain, bool):
         return None
@@ -156,7 +175,10 @@ def parse_line(line: bytes, fallback_id: str) -> Record | None:
         event_id = f"cc:{message_id}:{request_id or ''}"[:200]
     else:
         uuid = outer.get("uuid")
-        event_id = f"cc:{uuid}" if isinstance(uuid, str) and uuid else fallback_id
+        if isinstance(uuid, str) and uuid:
+            event_id = f"cc:{uuid}"
+        else:
+            event_id = path if offset < 0 else f"cc:{path}:@{offset}"
     return (
         _intern(event_id), _intern_opt(message_id), _intern_opt(request_id), sidechain is True, ts,
         _intern_opt(model), _intern_opt(session),
@@ -250,7 +272,7 @@ def _scan_block(data: bytes, limit: int, base: int, span: Span, result: SpanResu
         start = rfind(b"\n", 0, pos) + 1
         end = find(b"\n", pos, limit)
         try:
-            record = parse_line(data[start:end], f"cc:{span.path}:@{base + start}")
+            record = _parse_marked(data[start:end], span.path, base + start)
         except NotJson as err:
             if before is None:
                 before = _lines_in(span.path, span.start, base)
