@@ -75,13 +75,10 @@ def drain(
     message of a long history."""
     policies = policies if policies is not None else PolicySet()
     for source in sources:
+        if isinstance(source, ClaudeCodeSource):
+            agg.add_rows(source.poll_rows())  # one poll reads every transcript to its end
+            continue
         for _ in range(max_polls):
-            if isinstance(source, ClaudeCodeSource):
-                rows = source.poll_rows()
-                if not rows:
-                    break
-                agg.add_rows(rows)
-                continue
             delta = source.poll()
             agg.set_deferred_depth(source.name, delta.deferred_queue_depth)
             if not delta:

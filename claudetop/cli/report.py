@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -31,6 +34,20 @@ def _usd(text: str) -> Decimal:
     return value
 
 
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a report reads history: it builds hundreds of thousands
+    of small objects that live until the end, which the collector would traverse again and again (a
+    fifth of a rerun's time); reference counting still frees everything else."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("report", help="print spend, cache, batches, projection and findings headless")
     p.add_argument(
@@ -50,6 +67,11 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    with _no_cycle_collection():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from claudetop.analysis.budget import default_alert_state_path
     from claudetop.analysis.report import (
         build_report,
