@@ -34,10 +34,14 @@ from claudetop.analysis.whatif import Replayable, ReplayedPrefix, ReplayEvent
 from claudetop.model import BatchState, PolicyMode, UsageEvent
 from claudetop.sources.sink_history import ROW_COLUMNS, ROWS_SQL, SinkHistory
 
-__all__ = ["ROWS_SQL", "ROW_COLUMNS", "Aggregator", "Counts", "label", "merged"]
+__all__ = ["ROWS_SQL", "ROW_COLUMNS", "Aggregator", "Counts", "MessageRow", "label", "merged"]
 
 Group = tuple[str | None, str | None, str | None, str | None, str | None, bool]
 """(model, task, app, host, api key fingerprint, is batch)."""
+
+MessageRow = tuple[str, str, str | None, int, int, int, int, int, int | None]
+"""(id, ts ISO 8601, model, input, output, cache write 5m, cache write 1h, cache read, cost micros or
+``None`` when unpriced): one Messages API call for ``Aggregator.add_messages``."""
 
 DIMENSIONS: tuple[str, ...] = ("model", "task", "app", "host", "key", "batch")
 
@@ -323,6 +327,42 @@ class Aggregator:
         self._housekeep()
         return new
 
+    def add_messages(self, rows: Iterable[MessageRow]) -> int:
+        """Fold plain Messages API calls known only by model, tokens and cost (no task, app, host, key,
+        prefixes, errors or batch), as ``add_rows`` would fold their sink rows: the fast path for a long
+        history of transcripts (``ClaudeCodeSource.poll_messages``). Returns how many were new."""
+        new = 0
+        ids = self._ids
+        parse = datetime.fromisoformat
+        replay = self.recent.append
+        counts_at = self._counts_at
+        for eid, ts, model, inp, out, w5, w1, rd, cost in rows:
+            try:
+                when = parse(ts)
+            except (ValueError, TypeError):
+                self.bad_rows += 1
+                continue
+            if eid in ids:
+                self.duplicates += 1
+                continue
+            epoch = ids[eid] = when.timestamp()
+            c = counts_at(epoch, (model, None, None, None, None, False))
+            c.api_calls += 1
+            c.requests += 1
+            c.input += inp
+            c.output += out
+            c.write_5m += w5
+            c.write_1h += w1
+            c.read += rd
+            if cost is None:
+                c.unpriced += 1
+            else:
+                c.cost_micros += cost
+            new += 1
+            replay(ReplayEvent(when, model, None, False, inp, out, w5, w1, rd, cost, ()))
+        self._housekeep()
+        return new
+
     def add_history(self, history: SinkHistory, source: str = "history") -> None:
         """Fold a sink's SQL-aggregated history (``claudetop.sources.sink_history.read_sink_history``).
 
@@ -454,21 +494,7 @@ class Aggregator:
                 self._detail(epoch, model, task, status, error, retries, w5, w1, rd, stop, max_tokens,
                              requested_model, prefixes)  # fmt: skip
             return True
-        self.events_folded += 1
-        if self.newest is None or epoch > self.newest:
-            self.newest = epoch
-        if self.oldest is None or epoch < self.oldest:
-            self.oldest = epoch
-
-        minute = int(epoch // 60)
-        if self.newest - epoch <= self._minute_horizon_s:
-            buckets = self.minutes.setdefault(minute, {})
-        else:
-            buckets = self.hours.setdefault(minute // 60, {})
-        group: Group = (model, task, app, host, key, batch)
-        c = buckets.get(group)
-        if c is None:
-            c = buckets[group] = Counts()
+        c = self._counts_at(epoch, (model, task, app, host, key, batch))
         c.api_calls += 1
         failed = error is not None or (status is not None and status >= 400)
         if failed:
@@ -498,6 +524,23 @@ class Aggregator:
         self._detail(epoch, model, task, status, error, retries, w5, w1, rd, stop, max_tokens,
                      requested_model, prefixes)  # fmt: skip
         return True
+
+    def _counts_at(self, epoch: float, group: Group) -> Counts:
+        """The counters of ``group`` in the bucket of a newly folded event at ``epoch``."""
+        self.events_folded += 1
+        if self.newest is None or epoch > self.newest:
+            self.newest = epoch
+        if self.oldest is None or epoch < self.oldest:
+            self.oldest = epoch
+        minute = int(epoch // 60)
+        if self.newest - epoch <= self._minute_horizon_s:
+            buckets = self.minutes.setdefault(minute, {})
+        else:
+            buckets = self.hours.setdefault(minute // 60, {})
+        c = buckets.get(group)
+        if c is None:
+            c = buckets[group] = Counts()
+        return c
 
     def _detail(
         self,

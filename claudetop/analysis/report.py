@@ -71,12 +71,12 @@ def drain(
 ) -> PolicySet:
     """Poll every source until none has anything new; returns the last policy set seen (or ``policies``).
 
-    Claude Code transcripts are folded as rows (``ClaudeCodeSource.poll_rows``): no ``UsageEvent`` per
-    message of a long history."""
+    Claude Code transcripts are folded as plain tuples (``ClaudeCodeSource.poll_messages``): no
+    ``UsageEvent`` per message of a long history."""
     policies = policies if policies is not None else PolicySet()
     for source in sources:
         if isinstance(source, ClaudeCodeSource):
-            agg.add_rows(source.poll_rows())  # one poll reads every transcript to its end
+            agg.add_messages(source.poll_messages())  # one poll reads every transcript to its end
             continue
         for _ in range(max_polls):
             delta = source.poll()

@@ -36,7 +36,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from claudetop.model import Endpoint, UsageEvent
+from claudetop.model import UsageEvent
 from claudetop.pricing import PriceBook, default_pricebook
 from claudetop.sources.checkpoints import CheckpointStore
 from claudetop.sources.claude_code_scan import Record, scan_spans, split_file, workers_for
@@ -45,10 +45,10 @@ from claudetop.sources.progress import Progress
 from claudetop.sources.types import SourceDelta, SourceHealth
 
 SOURCE_NAME = "claude_code"
-_MESSAGES = Endpoint.MESSAGES.value
 
-Row = tuple[Any, ...]
-"""One counted message as ``Aggregator.add_rows`` takes it (``sources.sink_history.ROW_COLUMNS``)."""
+MessageRow = tuple[str, str, str | None, int, int, int, int, int, int | None]
+"""One counted message as ``Aggregator.add_messages`` takes it: (id, ts, model, input, output, cache
+write 5m, cache write 1h, cache read, cost micros or ``None`` when unpriced)."""
 CHECKPOINT_EVERY_S = 30.0
 
 
@@ -352,11 +352,16 @@ class ClaudeCodeSource:
     def poll(self) -> SourceDelta:
         return SourceDelta(events=[self._event(entry) for entry in self._take()])
 
-    def poll_rows(self) -> list[Row]:
-        """``poll`` for ``Aggregator.add_rows``: the same messages, priced, as tuples shaped like the
-        SQLite sink's rows (``ROW_COLUMNS``) instead of a validated ``UsageEvent`` each, the fast path
-        for a report over months of history (tens of thousands of messages)."""
-        return [self._row(entry) for entry in self._take()]
+    def poll_messages(self) -> list[MessageRow]:
+        """``poll`` for ``Aggregator.add_messages``: the same messages, priced, as plain tuples instead
+        of a validated ``UsageEvent`` each, the fast path for a report over months of history (tens of
+        thousands of messages)."""
+        cost_of = self._cost_of_entry
+        return [
+            (e.event_id, e.ts, e.model, e.input_tokens, e.output_tokens, e.cache_write_5m, e.cache_write_1h,
+             e.cache_read, cost_of(e))
+            for e in self._take()
+        ]  # fmt: skip
 
     def _take(self) -> list[Entry]:
         """Read what is new and mark the entries to deliver now as emitted (see ``settle_s``, ``replay``)."""
@@ -439,13 +444,6 @@ class ClaudeCodeSource:
             cache_read_tokens=entry.cache_read,
             cost_micros=self._cost_of_entry(entry),
         )
-
-    def _row(self, entry: Entry) -> Row:
-        return (
-            entry.event_id, entry.ts, entry.model, None, None, None, None, _MESSAGES, None, False, None,
-            None, 0, entry.input_tokens, entry.output_tokens, entry.cache_write_5m, entry.cache_write_1h,
-            entry.cache_read, self._cost_of_entry(entry), None, None, None, None, None,
-        )  # fmt: skip
 
     def _cost_of_entry(self, entry: Entry) -> int | None:
         """The entry's API list price (standard tier; its UTC day picks the price period), remembered on
