@@ -191,6 +191,9 @@ class Deduper:
         self.entries: list[Entry] = []
         self._exact: dict[tuple[str, str | None], int] = {}
         self._by_message: dict[str, list[int]] = {}
+        self._unindexed: tuple[int, int] | None = None
+        """Restored entries not yet in the indexes: built when a record first comes in, so a rerun
+        that finds nothing new never builds them."""
         self.duplicates = 0
         self.late_duplicates = 0
 
@@ -209,19 +212,31 @@ class Deduper:
 
         Re-adding them one by one would match none of them against another (a kept entry matched
         nothing when it was added, and a later replacement only ever turns a sidechain copy into a
-        non-sidechain one, which matches less), so the indexes are rebuilt directly.
+        non-sidechain one, which matches less), so the indexes are rebuilt directly (on first use).
         """
-        for entry in entries:
-            index = len(self.entries)
-            self.entries.append(entry)
+        self._index_restored()
+        start = len(self.entries)
+        self.entries.extend(entries)
+        self._unindexed = (start, len(self.entries))
+
+    def _index_restored(self) -> None:
+        if self._unindexed is None:
+            return
+        start, end = self._unindexed
+        self._unindexed = None
+        exact, by_message = self._exact, self._by_message
+        for index in range(start, end):
+            entry = self.entries[index]
             if entry.message_id is not None:
-                self._exact.setdefault((entry.message_id, entry.request_id), index)
-                self._by_message.setdefault(entry.message_id, []).append(index)
+                exact.setdefault((entry.message_id, entry.request_id), index)
+                by_message.setdefault(entry.message_id, []).append(index)
 
     def add_record(self, record: Record, project: str, file_key: str, cost_of: Any) -> None:
         """``add(Entry.from_record(...))`` with a shortcut for the common repeat, a streaming line of
         the same message and request on the same side: decided on its token total alone (no entry is
         built for a line that loses), unless the totals tie with different usage."""
+        if self._unindexed is not None:
+            self._index_restored()
         if record[1] is not None:
             index = self._exact.get((record[1], record[2]))
             if index is not None:
@@ -242,6 +257,7 @@ class Deduper:
         self.add(Entry.from_record(record, project, file_key), cost_of)
 
     def add(self, entry: Entry, cost_of: Any) -> None:
+        self._index_restored()
         if entry.message_id is None:
             self.entries.append(entry)
             return

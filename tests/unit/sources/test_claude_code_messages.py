@@ -5,11 +5,13 @@ as ``poll`` (the monitor's and ``tail``'s events), and an aggregator fed them th
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from bench.ingest import generate_corpus
 from claudetop.analysis.aggregate import Aggregator
 from claudetop.model import UsageEvent
+from claudetop.pricing import PriceBook
 from claudetop.sources import CheckpointStore, ClaudeCodeSource
 from tests.unit.sources.test_claude_code_rules import HAIKU, SONNET, _micros, write_fixture
 
@@ -69,3 +71,20 @@ def test_messages_equal_events_and_fold_to_the_same_counters(tmp_path: Path) -> 
         by_events.oldest,
         by_events.events_folded,
     )
+
+
+def test_saved_prices_are_reused_only_under_the_same_price_book(tmp_path: Path) -> None:
+    write_fixture(tmp_path / "claude")
+    store = CheckpointStore(tmp_path / "state")
+    cold = ClaudeCodeSource([tmp_path / "claude"], checkpoints=store, settle_s=0)
+    listed = {r[0]: r[8] for r in cold.poll_messages()}
+    cold.close()
+    same = ClaudeCodeSource([tmp_path / "claude"], checkpoints=store, settle_s=0)
+    assert {r[0]: r[8] for r in same.poll_messages()} == listed
+    assert all(e.priced for e in same.dedupe.entries)  # restored with their prices, not priced again
+    half = PriceBook.from_overrides({"claude-sonnet-4-5": {"multiplier": Decimal("0.5")}})
+    discounted = ClaudeCodeSource([tmp_path / "claude"], checkpoints=store, pricebook=half, settle_s=0)
+    again = {r[0]: r[8] for r in discounted.poll_messages()}
+    a = _micros(SONNET, 10, 120, 400, 600, 5000)
+    assert listed["cc:msgA:reqA"] == a and again["cc:msgA:reqA"] == round(Decimal(a) / 2)
+    assert again["cc:msgC:reqC"] == listed["cc:msgC:reqC"] == _micros(HAIKU, 2, 70, 0, 0, 3000)
