@@ -9,6 +9,11 @@ non-streaming ``messages.create``, half are ``messages.stream()`` read to the en
 instrumented client writes to a SQLite sink in a temporary directory and the run ends with a
 flush, so the writer thread's work is part of the measurement window.
 
+The ratio of medians is printed for each kind of call and for all calls together. The gate is
+the worse of the two per-kind ratios: the median of all calls falls in the gap between the fast
+``create`` cluster and the slower stream cluster, so it is set by the tails of both and jumps
+about from run to run, while a per-kind median is the typical call of that kind.
+
 Goal (issue 5): ratio of medians <= 1.02; must not exceed 1.05. Exits non-zero above 1.05.
 
     .venv/bin/python bench/hook_overhead.py [--calls 2000]
@@ -54,7 +59,11 @@ def serve(conn: Connection) -> None:
         conn.recv()
 
 
-def measure(calls: int) -> tuple[dict[str, list[float]], claudetop.hook.HookStats]:
+Times = dict[tuple[str, bool], list[float]]
+"""Latencies by (client, streaming)."""
+
+
+def measure(calls: int) -> tuple[Times, claudetop.hook.HookStats]:
     parent, child = multiprocessing.Pipe()
     server = multiprocessing.get_context("spawn").Process(target=serve, args=(child,), daemon=True)
     server.start()
@@ -65,7 +74,7 @@ def measure(calls: int) -> tuple[dict[str, list[float]], claudetop.hook.HookStat
         server.join(10)
 
 
-def measure_against(base_url: str, calls: int) -> tuple[dict[str, list[float]], claudetop.hook.HookStats]:
+def measure_against(base_url: str, calls: int) -> tuple[Times, claudetop.hook.HookStats]:
     with tempfile.TemporaryDirectory() as tmp:
         bare = anthropic.Anthropic(base_url=base_url, api_key="sk-ant-bench", max_retries=0)
         hooked = claudetop.instrument(
@@ -77,12 +86,12 @@ def measure_against(base_url: str, calls: int) -> tuple[dict[str, list[float]], 
         for client in clients.values():  # warm up connections, imports, the writer thread
             for stream in (False, True):
                 one_call(client, stream)
-        times: dict[str, list[float]] = {"bare": [], "hooked": []}
+        times: Times = {(name, stream): [] for name in clients for stream in (False, True)}
         for i in range(calls):
             stream = i % 2 == 1
             names = ("bare", "hooked") if (i // 2) % 2 == 0 else ("hooked", "bare")
             for name in names:
-                times[name].append(one_call(clients[name], stream))
+                times[name, stream].append(one_call(clients[name], stream))
         claudetop.flush(30.0)
         [stats] = [s for s in claudetop.hook.stats() if s.sink.startswith(tmp)]
         return times, stats
@@ -93,14 +102,19 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=2000, help="calls per client (half of them streaming)")
     args = parser.parse_args()
     times, stats = measure(args.calls)
-    bare, hooked = statistics.median(times["bare"]), statistics.median(times["hooked"])
-    ratio = hooked / bare
-    print(f"calls per client: {len(times['bare'])} (half streaming)")
-    print(f"bare     median {bare * 1000:8.3f} ms")
-    print(f"hooked   median {hooked * 1000:8.3f} ms")
-    print(f"ratio (hooked / bare): {ratio:.4f}   goal <= 1.02, limit 1.05")
+    kinds = {"create": [False], "stream": [True], "all calls": [False, True]}
+    ratios: dict[str, float] = {}
+    print(f"calls per client: {sum(len(times['bare', s]) for s in (False, True))} (half streaming)")
+    print(f"{'':10} {'bare median':>12} {'hooked median':>14} {'ratio':>7}")
+    for kind, streams in kinds.items():
+        bare = statistics.median(t for s in streams for t in times["bare", s])
+        hooked = statistics.median(t for s in streams for t in times["hooked", s])
+        ratios[kind] = hooked / bare
+        print(f"{kind:10} {bare * 1000:9.3f} ms {hooked * 1000:11.3f} ms {ratios[kind]:7.4f}")
+    worst = max(ratios["create"], ratios["stream"])
+    print(f"ratio (hooked / bare), worse kind: {worst:.4f}   goal <= 1.02, limit 1.05")
     print(f"hook: captured {stats.captured}, written {stats.written}, dropped {stats.dropped}")
-    return 0 if ratio <= 1.05 else 1
+    return 0 if worst <= 1.05 else 1
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from claudetop.hook.attempt import Attempt, api_key_of, resolve
 from claudetop.hook.batches import batch_objects, batch_state, result_fields
 from claudetop.hook.build import (
     api_key_fingerprint,
@@ -32,8 +33,7 @@ from claudetop.hook.build import (
     status_error_type,
     stream_fields,
 )
-from claudetop.hook.capture import Capture, ResultLine, api_key_of
-from claudetop.hook.streams import usage_lines
+from claudetop.hook.capture import EVENT_IDS, Capture, ResultLine
 from claudetop.model import BatchState, Endpoint, Micros, UsageEvent
 
 RETRY_HOLD_S = 10.0
@@ -46,16 +46,16 @@ Pricer = Callable[[UsageEvent], Micros | None]
 
 @dataclass(slots=True)
 class _Held:
-    capture: Capture
+    attempt: Attempt
     first_started: float
     first_wall: float
     deadline: float
 
 
-def _retryable(capture: Capture) -> bool:
-    if capture.status is None:
-        return capture.error_type is not None
-    return capture.status in _RETRYABLE or capture.status >= 500
+def _retryable(attempt: Attempt) -> bool:
+    if attempt.status is None:
+        return attempt.error_type is not None
+    return attempt.status in _RETRYABLE or attempt.status >= 500
 
 
 class Assembler:
@@ -79,24 +79,25 @@ class Assembler:
         if isinstance(item, ResultLine):
             self._emit_fields(self._result_line(item))
             return
-        key = item.logical_key
+        attempt = resolve(item)
+        key = attempt.logical_key
         held = self._held.pop(key, None) if key else None
         first_started, first_wall = (
-            (held.first_started, held.first_wall) if held else (item.started, item.wall_start)
+            (held.first_started, held.first_wall) if held else (attempt.started, attempt.wall_start)
         )
-        failed = item.status is None or item.status >= 400
-        if key and failed and _retryable(item):
-            wait = RETRY_HOLD_S + (item.retry_after_s or 0.0)
-            self._held[key] = _Held(item, first_started, first_wall, now + wait)
+        failed = attempt.status is None or attempt.status >= 400
+        if key and failed and _retryable(attempt):
+            wait = RETRY_HOLD_S + (attempt.retry_after_s or 0.0)
+            self._held[key] = _Held(attempt, first_started, first_wall, now + wait)
             return
-        self._emit_capture(item, first_started, first_wall)
+        self._emit_attempt(attempt, first_started, first_wall)
 
     def expire(self, now: float, everything: bool = False) -> None:
         """Write out held failures whose retry did not come (all of them when the process exits)."""
         for key, held in list(self._held.items()):
             if everything or held.deadline <= now:
                 del self._held[key]
-                self._emit_capture(held.capture, held.first_started, held.first_wall)
+                self._emit_attempt(held.attempt, held.first_started, held.first_wall)
 
     def take(self) -> tuple[list[UsageEvent], list[BatchState]]:
         events, batches = self.events, list(self.batches.values())
@@ -128,7 +129,7 @@ class Assembler:
             "task": task,
         }
 
-    def _emit_capture(self, c: Capture, first_started: float, first_wall: float) -> None:
+    def _emit_attempt(self, c: Attempt, first_started: float, first_wall: float) -> None:
         fields = self._common(c.id, first_wall, c.task, c.sent_headers)
         fields.update(endpoint=c.endpoint, batch_id=c.batch_id, stream=c.stream, retries=c.retries)
         fields["status"] = c.status
@@ -142,8 +143,7 @@ class Assembler:
         body = None if c.stream else loads(c.response_body)
         ok = c.status is not None and c.status < 400
         if c.endpoint is Endpoint.MESSAGES and ok:
-            sse = c.sse_lines + usage_lines(c.sse_tail) if c.stream else []
-            fields.update(stream_fields(sse) if c.stream else message_fields(body))
+            fields.update(stream_fields(c.sse_lines) if c.stream else message_fields(body))
         if c.status is not None and c.status >= 400:
             fields["error_type"] = error_type_of(body) or status_error_type(c.status)
         elif c.error_type is not None:
@@ -161,14 +161,14 @@ class Assembler:
             except Exception as err:
                 self.on_error(err)
 
-    def _settle(self, c: Capture, event: UsageEvent) -> None:
+    def _settle(self, c: Attempt, event: UsageEvent) -> None:
         """Tell the policy engine what happened; its savings estimates become real figures."""
         settled = tuple(c.policy_engine.settle(event.policies, event))
         if settled != event.policies:
             self.events[-1] = event.model_copy(update={"policies": settled})
         c.policy_engine.observe(c.cache_prefix, event)
 
-    def _batch_states(self, c: Capture, body: Any) -> None:
+    def _batch_states(self, c: Attempt, body: Any) -> None:
         if c.endpoint is Endpoint.BATCH_RETRIEVE and c.batch_id:
             self._retrieves[c.batch_id] = self._retrieves.get(c.batch_id, 0) + 1
         seen = datetime.fromtimestamp(c.wall_start, UTC)
@@ -179,7 +179,7 @@ class Assembler:
                 self.batches[state.id] = state
 
     def _result_line(self, r: ResultLine) -> dict[str, Any]:
-        fields = self._common(r.id, r.wall, r.task, r.sent_headers)
+        fields = self._common(EVENT_IDS.next(), r.wall, r.task, r.sent_headers)
         fields.update(endpoint=Endpoint.BATCH_RESULT, batch_id=r.batch_id)
         fields.update(result_fields(loads(r.line)))
         if r.batch_id and isinstance(fields.get("custom_id"), str):

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from claudetop.hook.capture import Capture
+from claudetop.hook.attempt import Attempt
 from claudetop.hook.fingerprints import prefix_fingerprints
 
 TokenFields = dict[str, int]
@@ -175,10 +175,10 @@ def request_fields(body: Any) -> dict[str, Any]:
     return out
 
 
-def latency_ms(capture: Capture, first_started: float) -> tuple[float | None, float | None]:
+def latency_ms(attempt: Attempt, first_started: float) -> tuple[float | None, float | None]:
     """Wall time of the call (from its first attempt, so retries count) and time to first token."""
-    if capture.ended is None:
+    if attempt.ended is None:
         return None, None
-    total = max(0.0, (capture.ended - first_started) * 1000)
-    ttft = None if capture.first_token is None else max(0.0, (capture.first_token - first_started) * 1000)
+    total = max(0.0, (attempt.ended - first_started) * 1000)
+    ttft = None if attempt.first_token is None else max(0.0, (attempt.first_token - first_started) * 1000)
     return total, ttft

@@ -22,7 +22,6 @@ from typing import Any, TypeVar
 from claudetop.config import Config, ConfigError, load_config, sink_target
 from claudetop.hook import _sdk_patch
 from claudetop.hook.assemble import Pricer
-from claudetop.hook.capture import EventIds
 from claudetop.hook.middleware import ClaudetopMiddleware, EngineSlot, PolicyEngine
 from claudetop.hook.writer import HookStats, Writer
 
@@ -31,7 +30,6 @@ ClientT = TypeVar("ClientT")
 _TRUE = {"1", "true", "yes", "on"}
 
 _lock = threading.Lock()
-_ids = EventIds()
 _writers: dict[str, Writer] = {}
 _config: Config | None = None
 _warned: set[str] = set()
@@ -108,7 +106,7 @@ def make_middleware(
     else:
         slot = EngineSlot()
         slot.engine = policies or None
-    return ClaudetopMiddleware(writer, _ids, config.default_task, slot, clock or time.time)
+    return ClaudetopMiddleware(writer, config.default_task, slot, clock or time.time)
 
 
 def is_instrumented(client: Any) -> bool:
@@ -192,7 +190,6 @@ def flush(timeout: float = 5.0) -> bool:
 def _after_fork_in_child() -> None:
     global _lock
     _lock = threading.Lock()
-    _ids.renew()
 
 
 if hasattr(os, "register_at_fork"):

@@ -17,7 +17,8 @@ from typing import Any, Protocol
 import httpx2
 from anthropic import APIRequest, APIResponse, AsyncAPIResponse, AsyncCallNext, CallNext, Middleware
 
-from claudetop.hook.capture import Capture, EventIds, ResultLine, classify, retry_after
+from claudetop.hook.attempt import classify
+from claudetop.hook.capture import Capture, ResultLine
 from claudetop.hook.streams import AsyncTappedStream, Mode, Tap, TappedStream
 from claudetop.hook.tags import TASK_HEADER, call_site, current_task
 from claudetop.hook.writer import Writer
@@ -66,13 +67,11 @@ class ClaudetopMiddleware(Middleware):
     def __init__(
         self,
         writer: Writer,
-        ids: EventIds,
         default_task: str | None = None,
         policies: EngineSlot | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.writer = writer
-        self.ids = ids
         self.default_task = default_task
         self.policies = policies or EngineSlot()
         self.clock = clock
@@ -114,42 +113,32 @@ class ClaudetopMiddleware(Middleware):
 
     def _start(self, request: APIRequest) -> tuple[Capture | None, APIRequest]:
         started = time.perf_counter()
-        endpoint, batch_id = classify(request.method, request.url)
-        task, request = self._task(request)
-        engine = self.policies.engine
-        outcome = None
-        if endpoint is Endpoint.MESSAGES and engine is not None:
-            request, outcome = self._apply_policies(engine, request, task)
-        body = request.json
-        stream = bool(request.stream) or (
-            isinstance(body, dict | Mapping) and body.get("stream") is True  # dict first: no ABC check
-        )
+        task = None
+        if request.headers:
+            task, request = self._explicit_task(request)
         capture = Capture(
-            id=self.ids.next(),
-            endpoint=endpoint,
-            batch_id=batch_id,
-            task=task,
-            wall_start=self.clock(),
-            started=started,
-            retries=request.retries_taken,
-            logical_key=request.options.idempotency_key,
-            stream=stream and endpoint is Endpoint.MESSAGES,
+            request,
+            task or current_task() or self.default_task or call_site(),
+            self.clock(),
+            started,
         )
-        if outcome is not None:
-            capture.policy_engine = engine
-            capture.decisions = tuple(outcome.decisions)
-            capture.cache_prefix = outcome.cache_prefix
+        engine = self.policies.engine
+        if engine is not None and classify(request.method, request.url)[0] is Endpoint.MESSAGES:
+            request, outcome = self._apply_policies(engine, request, capture.task)
+            capture.request = request
+            if outcome is not None:
+                capture.policy_engine, capture.policy_outcome = engine, outcome
         return capture, request
 
-    def _task(self, request: APIRequest) -> tuple[str | None, APIRequest]:
+    def _explicit_task(self, request: APIRequest) -> tuple[str | None, APIRequest]:
+        """The per-call tag header, removed from the request (the API never sees it)."""
         headers = request.headers
-        if headers and any(k.lower() == TASK_HEADER for k in headers):
-            explicit = next(v for k, v in headers.items() if k.lower() == TASK_HEADER)
-            kept = {k: v for k, v in headers.items() if k.lower() != TASK_HEADER}
-            if isinstance(explicit, str) and explicit.strip():
-                return explicit.strip(), request.copy(headers=kept)
-            return current_task() or self.default_task or call_site(), request.copy(headers=kept)
-        return current_task() or self.default_task or call_site(), request
+        for name, explicit in headers.items():
+            if name.lower() == TASK_HEADER:
+                kept = {k: v for k, v in headers.items() if k.lower() != TASK_HEADER}
+                tag = explicit.strip() if isinstance(explicit, str) and explicit.strip() else None
+                return tag, request.copy(headers=kept)
+        return None, request
 
     def _apply_policies(
         self, engine: PolicyEngine, request: APIRequest, task: str | None
@@ -172,10 +161,8 @@ class ClaudetopMiddleware(Middleware):
     def _failed(self, capture: Capture, err: BaseException) -> None:
         try:
             capture.ended = time.perf_counter()
-            capture.error_type = type(err).__name__
-            response = getattr(err, "response", None)
-            if isinstance(response, httpx2.Response):
-                capture.status = response.status_code
+            capture.error = err
+            capture.stream = _asks_for_stream(capture.request)
             self.writer.submit(capture)
         except Exception as bug:
             self.writer.internal_error(bug)
@@ -190,47 +177,41 @@ class ClaudetopMiddleware(Middleware):
         http = getattr(response, "http_response", None)
         if not isinstance(http, httpx2.Response):
             return  # an inner middleware answered without HTTP; nothing was sent or billed
-        capture.status = http.status_code
-        capture.retry_after_s = retry_after(http.headers) if http.status_code >= 400 else None
-        sent = http.request
-        capture.sent_headers = sent.headers
-        try:
-            capture.request_body = sent.content if capture.endpoint in _BODY_ENDPOINTS else None
-        except httpx2.RequestNotRead:
-            capture.request_body = None
-        try:
-            capture.response_body = http.content
-        except httpx2.ResponseNotRead:
+        capture.response = http
+        if not http.is_closed:  # the application will stream the body
             self._tap(capture, http, is_async)
             return
         capture.ended = time.perf_counter()
-        if capture.stream:  # an error answer to a stream request, already read
-            capture.stream = False
         self.writer.submit(capture)
 
     def _tap(self, capture: Capture, http: httpx2.Response, is_async: bool) -> None:
-        mode: Mode
-        if capture.stream and http.status_code < 400:
+        request = capture.request
+        endpoint, batch_id = classify(request.method, request.url)
+        mode: Mode = "body"
+        if http.status_code < 400 and endpoint is Endpoint.MESSAGES and _asks_for_stream(request):
             mode = "sse"
-        elif capture.endpoint is Endpoint.BATCH_RESULTS and http.status_code < 400:
+            capture.stream = True
+        elif http.status_code < 400 and endpoint is Endpoint.BATCH_RESULTS:
             mode = "jsonl"
-        else:
-            mode = "body"
-            capture.stream = False
-        writer, ids, clock = self.writer, self.ids, self.clock
-
-        def on_line(line: bytes) -> None:
-            writer.submit(
-                ResultLine(ids.next(), capture.batch_id, line, clock(), capture.task, capture.sent_headers)
-            )
-
-        tap = Tap(
-            capture, mode, http.headers.get("content-encoding"), writer.submit, on_line, writer.internal_error
-        )
+        on_line = self._result_lines(batch_id, capture.task, http) if mode == "jsonl" else None
+        tap = Tap(capture, mode, http.headers, self.writer.submit, self.writer.internal_error, on_line)
+        capture.tap = tap
         if is_async:
             http.stream = AsyncTappedStream(http.stream, tap)  # type: ignore[arg-type]
         else:
             http.stream = TappedStream(http.stream, tap)  # type: ignore[arg-type]
 
+    def _result_lines(
+        self, batch_id: str | None, task: str | None, http: httpx2.Response
+    ) -> Callable[[bytes], None]:
+        writer, clock = self.writer, self.clock
 
-_BODY_ENDPOINTS = frozenset({Endpoint.MESSAGES, Endpoint.COUNT_TOKENS})
+        def on_line(line: bytes) -> None:
+            writer.submit(ResultLine(batch_id, line, clock(), task, http.request.headers))
+
+        return on_line
+
+
+def _asks_for_stream(request: APIRequest) -> bool:
+    body = request.json
+    return bool(request.stream) or (isinstance(body, dict | Mapping) and body.get("stream") is True)

@@ -4,8 +4,10 @@ The SDK reads a streamed body through ``httpx2.Response.stream``; the hook wraps
 same extension point the SDK's own tracing uses) with a byte stream that passes each chunk on
 unchanged and keeps only what usage needs:
 
-- server-sent events (``stream=True``, ``messages.stream()``): the ``data:`` lines of
-  ``message_start`` / ``message_delta`` / ``error`` events and the time of the first content delta;
+- server-sent events (``stream=True``, ``messages.stream()``): each raw chunk and the time it
+  arrived. The writer thread picks the ``message_start`` / ``message_delta`` / ``error`` lines
+  and the time of the first content delta out of them afterwards; the application's thread only
+  does that itself to keep a very long stream's held bytes bounded;
 - JSON lines (batch results): each complete line is handed to the writer as it arrives;
 - any other body (``with_streaming_response``): the bytes, up to a cap.
 
@@ -28,8 +30,8 @@ Mode = Literal["sse", "jsonl", "body"]
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
 SSE_HELD_BYTES = 256 * 1024
-"""Raw SSE bytes held per stream before the app's thread picks their usage lines out; the usual
-response is far smaller and is scanned on the writer thread (``usage_lines``) instead."""
+"""Raw SSE bytes held per stream before the application's thread picks their usage lines out; the
+usual response is far smaller and is read on the writer thread instead."""
 
 
 def _has_usage(data: bytes) -> bool:
@@ -48,117 +50,156 @@ def usage_lines(data: bytes) -> list[bytes]:
 
 
 class Tap:
-    """Incremental, allocation-light reader of a response body; reports once, when the body ends."""
+    """Reader of one response body. ``feed`` runs on the application's thread for every chunk, so in
+    SSE mode it only appends; ``sse_usage`` and ``body`` run on the writer thread once it is done."""
 
     def __init__(
         self,
         capture: Capture,
         mode: Mode,
-        content_encoding: str | None,
+        headers: Any,
         on_done: Callable[[Capture], None],
-        on_line: Callable[[bytes], None],
         on_error: Callable[[BaseException], None],
+        on_line: Callable[[bytes], None] | None = None,
     ) -> None:
-        self.capture = capture
+        """``on_line`` takes each line of a ``jsonl`` body."""
+        self._capture: Capture | None = capture
         self.mode = mode
+        self.abandoned = False
+        self.unreadable = False
+        """The body was compressed in a way the tap cannot read, or cut off: tokens are not known."""
+        self.first_token: float | None = None
         self._on_done = on_done
-        self._on_line = on_line
+        self._on_line = on_line or _ignore
         self._on_error = on_error
+        self._chunks: list[bytes] = []
+        self._times: list[float] = []
+        self._held = 0
         self._rest = b""
         self._edge = b""
-        self._chunks: list[bytes] = []
-        self._size = 0
-        self._done = False
-        self._broken = False
-        self._inflate: Any = None
-        encoding = (content_encoding or "identity").strip().lower()
-        if encoding == "gzip":
-            self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        elif encoding == "deflate":
-            self._inflate = zlib.decompressobj()
-        elif encoding != "identity":
-            capture.unreadable = True
-            self._broken = True
+        self._lines: list[bytes] = []
+        self._headers = headers
+        self._inflate: Any = _UNSET
+
+    # --- application thread -------------------------------------------------------------------
 
     def feed(self, chunk: bytes) -> None:
-        if self._broken:
-            return
-        try:
-            self._feed(self._inflate.decompress(chunk) if self._inflate is not None else chunk)
-        except Exception as err:  # a bug or a corrupt body: stop reading, never disturb the caller
-            self._broken = True
-            self.capture.unreadable = True
-            self._on_error(err)
-
-    def _feed(self, data: bytes) -> None:
-        if self.mode == "body":
-            self._size += len(data)
-            if self._size > MAX_BODY_BYTES:
-                self._broken = True
-                self.capture.unreadable = True
-                self._chunks.clear()
-            else:
-                self._chunks.append(data)
+        if self.unreadable:
             return
         if self.mode == "sse":
-            capture = self.capture
-            if capture.first_token is None and self._first_delta(data):
-                capture.first_token = time.perf_counter()
-            self._chunks.append(data)
-            self._size += len(data)
-            if self._size > SSE_HELD_BYTES:
-                self._fold_sse()
-            return
-        data = self._rest + data if self._rest else data
-        *lines, self._rest = data.split(b"\n")
+            self._times.append(time.perf_counter())
+            self._chunks.append(chunk)
+            self._held += len(chunk)
+            if self._held > SSE_HELD_BYTES:
+                self._guarded(self._pick_usage)
+        else:
+            self._guarded(self._split if self.mode == "jsonl" else self._keep, chunk)
+
+    def _split(self, chunk: bytes) -> None:
+        data = self._inflated([chunk])[0]
+        *lines, self._rest = (self._rest + data).split(b"\n")
         for line in lines:
             if line.strip():
                 self._on_line(line)
 
-    def _first_delta(self, data: bytes) -> bool:
-        """Whether the first content delta has arrived; the marker may span any number of chunks."""
-        seen = self._edge + data
-        self._edge = seen[1 - len(_DELTA) :]
-        return _DELTA in seen
-
-    def _fold_sse(self) -> None:
-        """Keep only the usage lines of the complete SSE lines held so far (a long stream)."""
-        data = self._rest + b"".join(self._chunks)
-        self._chunks.clear()
-        cut = data.rfind(b"\n")
-        self._rest = data[cut + 1 :]
-        self._size = len(self._rest)
-        self.capture.sse_lines.extend(usage_lines(data[: cut + 1]))
+    def _keep(self, chunk: bytes) -> None:
+        data = self._inflated([chunk])[0]
+        self._held += len(data)
+        if self._held > MAX_BODY_BYTES:
+            self._give_up()
+        else:
+            self._chunks.append(data)
 
     def done(self, abandoned: bool) -> None:
-        if self._done:
+        """Hand the capture to the writer, once. The tap then lets go of it and of ``on_line``: the
+        capture holds the response, which holds this tap, and a cycle would leave all of them to
+        the garbage collector."""
+        capture, on_line = self._capture, self._on_line
+        if capture is None:
             return
-        self._done = True
+        self._capture, self._on_line = None, _ignore
         try:
-            capture = self.capture
             capture.ended = time.perf_counter()
-            capture.abandoned = abandoned
-            if not self._broken:
-                if self.mode == "jsonl" and self._rest.strip() and not abandoned:
-                    self._on_line(self._rest)
-                elif self.mode == "sse":
-                    capture.sse_tail = self._rest + b"".join(self._chunks)
-                elif self.mode == "body":
-                    capture.response_body = b"".join(self._chunks)
+            self.abandoned = abandoned
+            if self.mode == "jsonl" and not self.unreadable and not abandoned and self._rest.strip():
+                on_line(self._rest)
             self._on_done(capture)
         except Exception as err:
             self._on_error(err)
 
+    # --- writer thread (and a long stream's folds) --------------------------------------------
+
+    def sse_usage(self) -> list[bytes]:
+        """The data of the usage-bearing SSE lines; sets ``first_token``. Call once, after ``done``."""
+        if self.unreadable:
+            return []
+        self._guarded(self._pick_usage)
+        return [] if self.unreadable else self._lines + usage_lines(self._rest)
+
+    def body(self) -> bytes | None:
+        """The whole body of a ``body``-mode tap, or ``None`` when it was too big or unreadable."""
+        return None if self.unreadable else b"".join(self._chunks)
+
+    def _pick_usage(self) -> None:
+        chunks, times = self._chunks, self._times
+        self._chunks, self._times, self._held = [], [], 0
+        datas = self._inflated(chunks)
+        if self.first_token is None:
+            for data, arrived in zip(datas, times, strict=True):
+                seen = self._edge + data
+                if _DELTA in seen:  # the marker may span any number of chunks
+                    self.first_token = arrived
+                    break
+                self._edge = seen[1 - len(_DELTA) :]
+        data = self._rest + b"".join(datas)
+        cut = data.rfind(b"\n")
+        self._rest = data[cut + 1 :]
+        self._lines.extend(usage_lines(data[: cut + 1]))
+
+    def _inflated(self, chunks: list[bytes]) -> list[bytes]:
+        """The chunks decoded; the response's ``content-encoding`` is read on first use, which for SSE
+        is on the writer thread."""
+        if self._inflate is _UNSET:
+            encoding = (self._headers.get("content-encoding") or "identity").strip().lower()
+            if encoding == "gzip":
+                self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            elif encoding == "deflate":
+                self._inflate = zlib.decompressobj()
+            elif encoding == "identity":
+                self._inflate = None
+            else:
+                raise ValueError(f"cannot read a body with content-encoding {encoding!r}")
+        inflate = self._inflate
+        return [inflate.decompress(c) for c in chunks] if inflate is not None else chunks
+
+    def _guarded(self, step: Callable[..., None], *args: bytes) -> None:
+        """Run a step; a bug or a corrupt body stops the reading and never disturbs the caller."""
+        try:
+            step(*args)
+        except Exception as err:
+            self._give_up()
+            self._on_error(err)
+
+    def _give_up(self) -> None:
+        self.unreadable = True
+        self._chunks.clear()
+        self._times.clear()
+
+
+def _ignore(chunk: bytes) -> None:
+    return None
+
+
+_UNSET: Any = object()
+
 
 class _Delegating:
-    """What the SDK and httpx2 read off a response body (``stream_observer``, ``elapsed``) comes from
-    the wrapped body; defined as plain properties because the SDK looks them up once per event."""
+    """What the SDK and httpx2 read off a response body comes from the wrapped body: the SDK's
+    ``stream_observer`` (set before the middleware sees the response, and looked up once per
+    event, so it is copied) and httpx2's ``elapsed`` (set when the body closes)."""
 
     _inner: Any
-
-    @property
-    def stream_observer(self) -> Any:
-        return getattr(self._inner, "stream_observer", None)
+    stream_observer: Any
 
     @property
     def elapsed(self) -> Any:
@@ -169,6 +210,7 @@ class TappedStream(_Delegating, httpx2.SyncByteStream):
     def __init__(self, inner: httpx2.SyncByteStream, tap: Tap) -> None:
         self._inner = inner
         self._tap = tap
+        self.stream_observer = getattr(inner, "stream_observer", None)
 
     def __iter__(self) -> Iterator[bytes]:
         complete = False
@@ -194,6 +236,7 @@ class AsyncTappedStream(_Delegating, httpx2.AsyncByteStream):
     def __init__(self, inner: httpx2.AsyncByteStream, tap: Tap) -> None:
         self._inner = inner
         self._tap = tap
+        self.stream_observer = getattr(inner, "stream_observer", None)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         complete = False

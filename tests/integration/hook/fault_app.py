@@ -23,7 +23,7 @@ def _inject_bug(where: str) -> None:
     if where == "middleware":
         import claudetop.hook.middleware as middleware
 
-        middleware.classify = broken  # type: ignore[assignment]
+        middleware.call_site = broken  # type: ignore[assignment]
     elif where == "writer":
         from claudetop.hook.assemble import Assembler
 

@@ -4,8 +4,8 @@ import hashlib
 
 import httpx2
 
+from claudetop.hook.attempt import api_key_of
 from claudetop.hook.build import api_key_fingerprint
-from claudetop.hook.capture import api_key_of
 
 
 def test_api_key_from_either_header() -> None:

@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
+import gzip
+
 from claudetop.hook.capture import Capture
-from claudetop.hook.streams import SSE_HELD_BYTES, Tap, usage_lines
-from claudetop.model import Endpoint
+from claudetop.hook.streams import SSE_HELD_BYTES, Tap
 
 
 def _event(name: str, data: str) -> bytes:
     return f"event: {name}\ndata: {data}\n\n".encode()
 
 
-def _tapped(chunks: list[bytes]) -> Capture:
-    capture = Capture("x", Endpoint.MESSAGES, None, None, 0.0, 0.0, 0, None, True)
+def _tapped(chunks: list[bytes], encoding: str | None = None) -> Tap:
+    capture = Capture(None, None, 0.0, 0.0)
     done: list[Capture] = []
-    tap = Tap(capture, "sse", None, done.append, lambda line: None, lambda err: None)
+    errors: list[BaseException] = []
+    tap = Tap(capture, "sse", {"content-encoding": encoding} if encoding else {}, done.append, errors.append)
     for chunk in chunks:
         tap.feed(chunk)
     tap.done(abandoned=False)
     assert done == [capture]
-    return capture
+    assert errors == []
+    return tap
 
 
 START = '{"type":"message_start","message":{"usage":{"input_tokens":7}}}'
@@ -31,17 +34,45 @@ def test_usage_lines_split_across_chunks_are_found() -> None:
     body = (
         _event("message_start", START) + _event("content_block_delta", TEXT) + _event("message_delta", DELTA)
     )
-    capture = _tapped([body[i : i + 7] for i in range(0, len(body), 7)])
-    lines = capture.sse_lines + usage_lines(capture.sse_tail)
-    assert [line.strip() for line in lines] == [START.encode(), DELTA.encode()]
-    assert capture.first_token is not None
+    tap = _tapped([body[i : i + 7] for i in range(0, len(body), 7)])
+    assert [line.strip() for line in tap.sse_usage()] == [START.encode(), DELTA.encode()]
+    assert tap.first_token is not None
+
+
+def test_first_token_is_the_arrival_of_the_chunk_that_completes_the_first_delta_marker() -> None:
+    body = _event("message_start", START) + _event("content_block_delta", TEXT)
+    cut = body.index(b"content_block_delta") + 5  # the marker spans two chunks
+    capture = Capture(None, None, 0.0, 0.0)
+    tap = Tap(capture, "sse", {}, lambda c: None, lambda err: None)
+    tap.feed(body[:cut])
+    tap.feed(body[cut:])
+    second_arrival = tap._times[1]
+    tap.done(abandoned=True)
+    tap.sse_usage()
+    assert tap.first_token == second_arrival
+    assert tap.abandoned
+
+
+def test_a_gzipped_stream_is_inflated_off_the_application_thread() -> None:
+    body = (
+        _event("message_start", START) + _event("content_block_delta", TEXT) + _event("message_delta", DELTA)
+    )
+    packed = gzip.compress(body)
+    tap = _tapped([packed[i : i + 50] for i in range(0, len(packed), 50)], encoding="gzip")
+    assert [line.strip() for line in tap.sse_usage()] == [START.encode(), DELTA.encode()]
+    assert tap.first_token is not None and not tap.unreadable
+
+
+def test_an_unknown_encoding_is_unreadable_not_guessed() -> None:
+    tap = _tapped([b"\x00\x01binary"], encoding="br")
+    assert tap.sse_usage() == []
+    assert tap.unreadable
 
 
 def test_a_stream_longer_than_the_held_bytes_is_folded_and_loses_no_usage() -> None:
     deltas = [_event("content_block_delta", TEXT)] * (2 * SSE_HELD_BYTES // len(TEXT) + 3)
     body = b"".join([_event("message_start", START), *deltas, _event("message_delta", DELTA)])
-    capture = _tapped([body[i : i + 1000] for i in range(0, len(body), 1000)])
-    assert len(capture.sse_tail) <= SSE_HELD_BYTES + 1000
-    assert capture.sse_lines, "the long stream was folded at least once"
-    lines = capture.sse_lines + usage_lines(capture.sse_tail)
-    assert [line.strip() for line in lines] == [START.encode(), DELTA.encode()]
+    tap = _tapped([body[i : i + 1000] for i in range(0, len(body), 1000)])
+    assert sum(map(len, tap._chunks)) <= SSE_HELD_BYTES + 1000
+    assert tap._lines, "the long stream was folded at least once"
+    assert [line.strip() for line in tap.sse_usage()] == [START.encode(), DELTA.encode()]
