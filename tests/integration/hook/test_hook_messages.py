@@ -1,5 +1,6 @@
 """Every messages surface through the real SDK against the fake API: recorded usage == served usage."""
 
+import gc
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -276,3 +277,29 @@ def test_no_prompt_or_completion_text_reaches_the_sink(
         "sk-ant-test",
     ):
         assert secret.encode() not in stored, secret  # ...and no text of the conversation
+
+
+def _cyclic_garbage(client: anthropic.Anthropic, calls: int) -> int:
+    """Objects only the cycle collector frees, left by ``calls`` streamed and plain calls."""
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(calls):
+            with client.messages.stream(**request_kwargs()) as s:
+                s.get_final_message()
+            for _ev in client.messages.create(**request_kwargs(), stream=True):
+                pass
+            client.messages.create(**request_kwargs())
+        assert claudetop.flush(10.0)
+        return gc.collect()
+    finally:
+        gc.enable()
+
+
+def test_recording_leaves_no_reference_cycles_behind(fake: FakeAnthropic, sink: Path) -> None:
+    """Left to the garbage collector, each call's objects would cost the application a pause later."""
+    bare = anthropic.Anthropic(base_url=fake.base_url, api_key="sk-ant-test", max_retries=0)
+    hooked = client_for(fake, sink)
+    _cyclic_garbage(hooked, 1)  # first calls: imports, caches, the writer thread
+    _cyclic_garbage(bare, 1)
+    assert _cyclic_garbage(hooked, 20) <= _cyclic_garbage(bare, 20)
