@@ -133,6 +133,10 @@ class Tap:
         """The data of the usage-bearing SSE lines; sets ``first_token``. Call once, after ``done``."""
         if self.unreadable:
             return []
+        kind = str(self._headers.get("content-type") or "text/event-stream")
+        if not kind.lower().startswith("text/event-stream"):  # e.g. Bedrock's binary AWS event stream
+            self._give_up()
+            return []
         self._guarded(self._pick_usage)
         return [] if self.unreadable else self._lines + usage_lines(self._rest)
 

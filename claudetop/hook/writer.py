@@ -32,7 +32,7 @@ from pathlib import Path
 from claudetop.hook.assemble import Assembler, Pricer
 from claudetop.hook.capture import Capture, ResultLine
 from claudetop.model import BatchState, Micros, UsageEvent
-from claudetop.sinks import Sink, SQLiteSink, connect_sqlite, open_sink
+from claudetop.sinks import Sink, connect_sqlite, is_postgres_target, open_sink
 
 QUEUE_MAX = 20_000
 BACKLOG_MAX = 50_000
@@ -40,6 +40,9 @@ INTERVAL_S = 0.1
 FLUSH_TIMEOUT_S = 2.0
 SINK_BUSY_TIMEOUT_S = 2.0
 """A write waits this long for a locked SQLite file before the batch is retried later."""
+YIELD_EVERY_S = 0.0005
+"""The writer works this long between handing the GIL back: the longest an application thread
+waits for it, and long enough that the writer's caches stay warm from one event to the next."""
 HEALTH_EVERY_S = 5.0
 REPORT_AFTER_FAILURES = 3
 """A busy sink that takes the batch on a later try loses nothing; say something once writes keep failing."""
@@ -62,10 +65,6 @@ class HookStats:
     sink: str
     delayed: int = 0
     """Events written only on a retry, after the sink had failed (an outage they outlived)."""
-
-
-def _is_sqlite_target(target: str) -> bool:
-    return not target.startswith(("postgresql://", "postgres://")) and Path(target).suffix != ".jsonl"
 
 
 class Writer:
@@ -202,7 +201,7 @@ class Writer:
     def _cycle(self, final: bool) -> None:
         assembler = self._assembler
         assert assembler is not None
-        now = time.perf_counter()
+        now = yielded = time.perf_counter()
         while self._queue:
             item = self._queue.popleft()
             if isinstance(item, threading.Event):
@@ -214,7 +213,9 @@ class Writer:
                 self.internal_error(err)
                 with self._lock:
                     self.dropped += 1
-            time.sleep(0)  # hand the GIL back between events: the app's threads never wait a switch interval
+            if time.perf_counter() - yielded > YIELD_EVERY_S:
+                time.sleep(0)  # hand the GIL back: the app's threads never wait a whole switch interval
+                yielded = time.perf_counter()
         assembler.expire(now, everything=final or bool(self._flushes))
         events, batches = assembler.take()
         self._backlog.extend(events)
@@ -266,10 +267,7 @@ class Writer:
 
     def _open(self) -> Sink:
         if self._sink is None:
-            if _is_sqlite_target(self.target):
-                self._sink = SQLiteSink(Path(self.target).expanduser(), busy_timeout_s=SINK_BUSY_TIMEOUT_S)
-            else:
-                self._sink = open_sink(self.target, busy_timeout_s=SINK_BUSY_TIMEOUT_S)
+            self._sink = open_sink(self.target, busy_timeout_s=SINK_BUSY_TIMEOUT_S)
         return self._sink
 
     def _close_sink(self) -> None:
@@ -306,7 +304,7 @@ class Writer:
             stats = asdict(self.stats())
             stats["updated_at"] = datetime.now(UTC).isoformat()
             row = (f"hook_health:{socket.gethostname()}:{os.getpid()}", json.dumps(stats))
-            if not _is_sqlite_target(self.target):
+            if is_postgres_target(self.target):
                 from claudetop.sinks.postgres import PostgresSink
 
                 sink = self._open()

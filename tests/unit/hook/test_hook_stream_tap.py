@@ -76,3 +76,13 @@ def test_a_stream_longer_than_the_held_bytes_is_folded_and_loses_no_usage() -> N
     assert sum(map(len, tap._chunks)) <= SSE_HELD_BYTES + 1000
     assert tap._lines, "the long stream was folded at least once"
     assert [line.strip() for line in tap.sse_usage()] == [START.encode(), DELTA.encode()]
+
+
+def test_a_stream_that_is_not_server_sent_events_is_unreadable_not_zero() -> None:
+    """Bedrock streams AWS event-stream frames: no tokens can be read, and the event must say so."""
+    capture = Capture(None, None, 0.0, 0.0)
+    tap = Tap(capture, "sse", {"content-type": "application/vnd.amazon.eventstream"}, lambda c: None, print)
+    tap.feed(b"\x00\x00\x00\x9b" + _event("message_start", START))
+    tap.done(abandoned=False)
+    assert tap.sse_usage() == []
+    assert tap.unreadable
