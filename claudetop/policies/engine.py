@@ -14,6 +14,7 @@ output length is not known until the response.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -71,8 +72,12 @@ class PolicyOutcome:
 class _Draft:
     body: dict[str, Any]
     model: str | None
-    est_input: int
     decisions: list[PolicyDecision] = field(default_factory=list)
+
+    @functools.cached_property
+    def est_input(self) -> int:
+        """Walks the whole body, on the application's thread: only done when a policy is on."""
+        return _estimate_input(self.body)
 
 
 class PolicyEngine:
@@ -99,7 +104,7 @@ class PolicyEngine:
     def decide(self, body: dict[str, Any], task: str | None, model: str | None) -> PolicyOutcome:
         policies = self.store.current()
         model = model if model is not None else body.get("model")
-        draft = _Draft(body=body, model=model, est_input=_estimate_input(body))
+        draft = _Draft(body=body, model=model)
         if (mode := policies.mode(PolicyName.ROUTING)) is not PolicyMode.OFF:
             self._route(draft, task, mode)
         if (mode := policies.mode(PolicyName.OUTPUT_CAPS)) is not PolicyMode.OFF:
