@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from claudetop.analysis.rates import Rates, RateTable
 from claudetop.config import Config
@@ -84,10 +84,10 @@ class ReplayedPrefix:
     ttl: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class ReplayEvent:
+class ReplayEvent(NamedTuple):
     """A billable event reduced to what a replay reads: cheap to build from a sink row (a validated
-    ``UsageEvent`` costs tens of microseconds; history replays hold hundreds of thousands)."""
+    ``UsageEvent`` costs tens of microseconds; history replays hold hundreds of thousands). A named
+    tuple, not a frozen dataclass: it is built for every event of a history, in a quarter of the time."""
 
     ts: datetime
     model: str | None
@@ -101,7 +101,9 @@ class ReplayEvent:
     cost_micros: Micros | None
     prefixes: tuple[ReplayedPrefix, ...]
 
-    billable = True
+    @property
+    def billable(self) -> bool:
+        return True
 
     @property
     def cache_write_tokens(self) -> int:
