@@ -1,6 +1,7 @@
+from dataclasses import fields
 from datetime import timedelta
 
-from claudetop.analysis.aggregate import Aggregator
+from claudetop.analysis.aggregate import Aggregator, Counts
 from claudetop.model import Endpoint
 from tests.unit.analysis.helpers import T0, ev, prefix
 
@@ -109,3 +110,13 @@ def test_repeated_windows_follow_new_folds_and_are_the_callers_own() -> None:
     a.add([ev(timedelta(minutes=2), input_tokens=4, task="a")])
     assert {k: c.input for k, c in a.window(by=("task",)).items()} == {("a",): 5, ("b",): 2}
     assert a.total().input == 7
+
+
+def test_merge_adds_every_counter() -> None:
+    """``Counts.merge`` names each field: a counter added to ``Counts`` must be added there too."""
+    names = [f.name for f in fields(Counts)]
+    one = Counts(**{name: i + 1 for i, name in enumerate(names)})
+    total = Counts()
+    total.merge(one)
+    total.merge(one)
+    assert total.as_tuple() == tuple(2 * (i + 1) for i in range(len(names)))
