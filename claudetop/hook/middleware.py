@@ -126,7 +126,7 @@ class ClaudetopMiddleware(Middleware):
         if engine is not None and classify(request.method, request.url)[0] is Endpoint.MESSAGES:
             request, outcome = self._apply_policies(engine, request, capture.task)
             capture.request = request
-            if outcome is not None:
+            if outcome is not None and (outcome.decisions or outcome.cache_prefix is not None):
                 capture.policy_engine, capture.policy_outcome = engine, outcome
         return capture, request
 

@@ -64,5 +64,11 @@ class PolicySet(BaseModel):
     def get(self, name: PolicyName) -> PolicySetting:
         return self.settings.get(name) or PolicySetting(name=name)
 
+    def active(self) -> bool:
+        """Whether any policy is in ``shadow`` or ``enforce`` mode."""
+        return any(s.mode is not PolicyMode.OFF for s in self.settings.values())
+
     def mode(self, name: PolicyName) -> PolicyMode:
-        return self.get(name).mode
+        """Asked for every request the hook sees: no ``PolicySetting`` is built for a missing one."""
+        setting = self.settings.get(name)
+        return setting.mode if setting is not None else PolicyMode.OFF

@@ -103,6 +103,8 @@ class PolicyEngine:
 
     def decide(self, body: dict[str, Any], task: str | None, model: str | None) -> PolicyOutcome:
         policies = self.store.current()
+        if not policies.active():
+            return PolicyOutcome(body=body, decisions=(), cache_prefix=None)
         model = model if model is not None else body.get("model")
         draft = _Draft(body=body, model=model)
         if (mode := policies.mode(PolicyName.ROUTING)) is not PolicyMode.OFF:

@@ -9,6 +9,7 @@ from claudetop.model import (
     PolicyMode,
     PolicyName,
     PolicySet,
+    PolicySetting,
     PrefixFingerprint,
     UsageEvent,
     format_usd,
@@ -133,3 +134,21 @@ def test_policy_modes_cycle() -> None:
 
 def test_missing_policy_is_off() -> None:
     assert PolicySet().mode(PolicyName.CACHE) is PolicyMode.OFF
+    assert not PolicySet().active()
+
+
+@pytest.mark.parametrize(
+    ("modes", "active"),
+    [
+        ({}, False),
+        ({PolicyName.CACHE: PolicyMode.OFF, PolicyName.ROUTING: PolicyMode.OFF}, False),
+        ({PolicyName.CACHE: PolicyMode.OFF, PolicyName.ROUTING: PolicyMode.SHADOW}, True),
+        ({PolicyName.BATCHING: PolicyMode.ENFORCE}, True),
+    ],
+)
+def test_a_policy_set_is_active_when_any_policy_is_not_off(
+    modes: dict[PolicyName, PolicyMode], active: bool
+) -> None:
+    policies = PolicySet(settings={n: PolicySetting(name=n, mode=m) for n, m in modes.items()})
+    assert policies.active() is active
+    assert all(policies.mode(n) is m for n, m in modes.items())
