@@ -37,9 +37,11 @@ class PolicyOutcome(Protocol):
 class PolicyEngine(Protocol):
     """The seam to ``claudetop.policies.PolicyEngine``: may rewrite a messages body before it is sent.
 
-    ``decide`` runs on the application's thread; ``settle`` and ``observe`` run on the writer thread
-    once the response's usage is known.
+    ``active`` and ``decide`` run on the application's thread; ``settle`` and ``observe`` run on the
+    writer thread once the response's usage is known.
     """
+
+    def active(self) -> bool: ...
 
     def decide(self, body: dict[str, Any], task: str | None, model: str | None) -> PolicyOutcome: ...
 
@@ -111,7 +113,7 @@ class ClaudetopMiddleware(Middleware):
             self.writer.internal_error(err)
             return None, request
 
-    def _start(self, request: APIRequest) -> tuple[Capture | None, APIRequest]:
+    def _start(self, request: APIRequest) -> tuple[Capture, APIRequest]:
         started = time.perf_counter()
         task = None
         if request.headers:
@@ -123,7 +125,11 @@ class ClaudetopMiddleware(Middleware):
             started,
         )
         engine = self.policies.engine
-        if engine is not None and classify(request.method, request.url)[0] is Endpoint.MESSAGES:
+        if (
+            engine is not None
+            and engine.active()
+            and classify(request.method, request.url)[0] is Endpoint.MESSAGES
+        ):
             request, outcome = self._apply_policies(engine, request, capture.task)
             capture.request = request
             if outcome is not None and (outcome.decisions or outcome.cache_prefix is not None):

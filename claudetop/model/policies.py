@@ -65,8 +65,8 @@ class PolicySet(BaseModel):
         return self.settings.get(name) or PolicySetting(name=name)
 
     def active(self) -> bool:
-        """Whether any policy is in ``shadow`` or ``enforce`` mode."""
-        return any(s.mode is not PolicyMode.OFF for s in self.settings.values())
+        """Whether any policy is in ``shadow`` or ``enforce`` mode (asked for every request)."""
+        return any(setting.mode is not PolicyMode.OFF for setting in self.settings.values())
 
     def mode(self, name: PolicyName) -> PolicyMode:
         """Asked for every request the hook sees: no ``PolicySetting`` is built for a missing one."""

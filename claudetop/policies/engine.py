@@ -101,6 +101,10 @@ class PolicyEngine:
         self._tracker = cache.PrefixTracker(tracker_capacity)
         self._lock = threading.Lock()
 
+    def active(self) -> bool:
+        """Whether any policy is on: the hook asks ``decide`` nothing otherwise."""
+        return self.store.current().active()
+
     def decide(self, body: dict[str, Any], task: str | None, model: str | None) -> PolicyOutcome:
         policies = self.store.current()
         if not policies.active():

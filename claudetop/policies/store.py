@@ -79,7 +79,9 @@ class PolicyStore:
     # --- reading -----------------------------------------------------------------------------
 
     def current(self) -> PolicySet:
-        """The settings in force; at most ``CHECK_INTERVAL_S`` old, no query in between."""
+        """The settings in force; at most ``CHECK_INTERVAL_S`` old, no query (and no lock) in between."""
+        if self._clock() - self._checked_at < CHECK_INTERVAL_S:
+            return self._policies
         with self._lock:
             self._refresh_if_due()
             return self._policies
