@@ -572,7 +572,7 @@ class _DeferrableBase:
         self.config = config if config is not None else load_config()
         target = sink if sink is not None else sink_target(self.config)
         self.store = PolicyStore(target, config=self.config)
-        self.engine = PolicyEngine(self.store, self.config)
+        self.engine = PolicyEngine(self.store, self.config, clock=clock.now if clock else time.monotonic)
         self.task_of = task_of or (lambda: None)
         self._app_client = client
         self._target = Path(target)
