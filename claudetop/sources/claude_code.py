@@ -480,7 +480,8 @@ class ClaudeCodeSource:
     # --- checkpoints -----------------------------------------------------------------------
 
     def save_checkpoint(self) -> None:
-        """Persist file offsets and every counted message (its usage and whether it was emitted)."""
+        """Persist file offsets, every counted message (its usage, price and whether it was emitted) and
+        the garbage lines counted, so a rerun reports what a cold read reports."""
         if self._checkpoints is None:
             return
         self._checkpoints.save(
@@ -490,14 +491,25 @@ class ClaudeCodeSource:
                 "files": self.follower.checkpoint(),
                 "prices": self._pricebook.fingerprint,
                 "entries": [e.to_json() for e in self.dedupe.entries],
+                "garbage": {
+                    "count": self.garbage.count,
+                    "recent": list(self.garbage.recent),
+                    "last_at": None if self.garbage.last_at is None else self.garbage.last_at.isoformat(),
+                },
             },
         )
         self._last_save = time.monotonic()
         self._dirty = False
 
     def _restore(self, saved: dict[str, Any]) -> None:
-        """Take back a checkpoint; its saved prices only if they came from a book that prices alike."""
+        """Take back a checkpoint (garbage lines already counted included); its saved prices only if
+        they came from a book that prices alike."""
         self.follower.restore(saved.get("files", {}))
+        garbage = saved.get("garbage", {})
+        self.garbage.count = int(garbage.get("count", 0))
+        self.garbage.recent.extend(garbage.get("recent", []))
+        if garbage.get("last_at"):
+            self.garbage.last_at = datetime.fromisoformat(garbage["last_at"])
         entries = [Entry.from_json(item) for item in saved.get("entries", [])]
         if saved.get("prices") != self._pricebook.fingerprint:
             for entry in entries:

@@ -42,6 +42,7 @@ def test_rerun_uses_checkpoint_and_matches_a_cold_read(tmp_path: Path) -> None:
     assert list((state / "checkpoints").glob("claude_code-*.json"))
     warm = _report(config, state)
     assert warm["totals"] == cold["totals"] and warm["by_model"] == cold["by_model"]
+    assert warm["sources"] == cold["sources"]  # garbage lines counted by the cold read included
 
     session = next((config / "projects").rglob("*.jsonl"))
     with open(session, "a") as handle:

@@ -169,6 +169,8 @@ def test_restart_from_checkpoint_is_exact_and_reads_only_new_lines(tmp_path: Pat
     assert all(replayed[e.id] == e for e in before)
     assert again.poll().events == []
     assert again.dedupe.late_duplicates == 1  # msgA was already emitted with 120 output tokens
+    assert again.health().garbage_lines == first.health().garbage_lines == 1  # counted before the restart
+    assert list(again.garbage.recent) == list(first.garbage.recent)
 
 
 def test_live_file_waits_until_settled(tmp_path: Path) -> None:
