@@ -13,7 +13,7 @@ import inspect
 import sys
 from collections.abc import Callable, Coroutine
 from contextvars import ContextVar, Token
-from types import TracebackType
+from types import CodeType, FrameType, TracebackType
 from typing import Any, ParamSpec, TypeVar, cast
 
 _current: ContextVar[str | None] = ContextVar("claudetop_task", default=None)
@@ -89,24 +89,47 @@ class task:
 
 
 _site_cache: dict[object, str] = {}
+_paths: tuple[tuple[int, CodeType], ...] = ()
+"""Depths at which recent calls found their site, each with the code of the frame just below it;
+a tuple, replaced whole, so threads read it without a lock."""
+_MAX_PATHS = 8
+
+
+def _site_of(frame: FrameType) -> str:
+    """``module:function`` of a frame, or ``""`` for the SDK, claudetop and the HTTP stack."""
+    code = frame.f_code
+    site = _site_cache.get(code)
+    if site is None:
+        module = frame.f_globals.get("__name__", "?")
+        internal = isinstance(module, str) and module.split(".", 1)[0] in _INTERNAL_PREFIXES
+        site = _site_cache[code] = "" if internal else f"{module}:{code.co_name}"
+    return site
 
 
 def call_site(max_depth: int = 80) -> str | None:
-    """``module:function`` of the innermost frame that is not the SDK, claudetop or the HTTP stack."""
-    frame = sys._getframe(1)
-    depth = 0
+    """``module:function`` of the innermost frame that is not the SDK, claudetop or the HTTP stack.
+
+    Walking the stack turns every frame on the way into a frame object, a dozen per call. A call
+    that comes the way a recent one came (the same depth, the same SDK function just below) is
+    answered by looking at those two frames alone. The frames in between are the SDK's own, as on
+    the earlier call: an application frame there (a middleware of its own) moves the depth or the
+    function below, since the SDK's call chain does not recurse.
+    """
+    global _paths
+    for depth, entry in _paths:
+        try:
+            if sys._getframe(depth).f_code is entry and (site := _site_of(sys._getframe(depth + 1))):
+                return site
+        except ValueError:
+            continue
+    below: FrameType | None = None
+    frame: FrameType | None = sys._getframe(1)
+    depth = 1
     while frame is not None and depth < max_depth:
-        code = frame.f_code
-        site = _site_cache.get(code)
-        if site is None:
-            module = frame.f_globals.get("__name__", "?")
-            if isinstance(module, str) and module.split(".", 1)[0] in _INTERNAL_PREFIXES:
-                _site_cache[code] = ""
-            else:
-                site = f"{module}:{code.co_name}"
-                _site_cache[code] = site
-        if site:
+        if site := _site_of(frame):
+            if below is not None:
+                _paths = ((depth - 1, below.f_code), *_paths)[:_MAX_PATHS]
             return site
-        frame = frame.f_back  # type: ignore[assignment]
+        below, frame = frame, frame.f_back
         depth += 1
     return None
