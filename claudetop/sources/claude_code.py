@@ -36,6 +36,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from claudetop._version import __version__
 from claudetop.model import UsageEvent
 from claudetop.pricing import PriceBook, default_pricebook
 from claudetop.sources.checkpoints import CheckpointStore
@@ -489,7 +490,7 @@ class ClaudeCodeSource:
             self._identity,
             {
                 "files": self.follower.checkpoint(),
-                "prices": self._pricebook.fingerprint,
+                "prices": self._prices_key(),
                 "entries": [e.to_json() for e in self.dedupe.entries],
                 "garbage": {
                     "count": self.garbage.count,
@@ -501,6 +502,11 @@ class ClaudeCodeSource:
         self._last_save = time.monotonic()
         self._dirty = False
 
+    def _prices_key(self) -> str:
+        """What saved prices are valid under: this price book, and this claudetop (whose pricing rules
+        may change between versions)."""
+        return f"claudetop {__version__}; {self._pricebook.fingerprint}"
+
     def _restore(self, saved: dict[str, Any]) -> None:
         """Take back a checkpoint (garbage lines already counted included); its saved prices only if
         they came from a book that prices alike."""
@@ -511,7 +517,7 @@ class ClaudeCodeSource:
         if garbage.get("last_at"):
             self.garbage.last_at = datetime.fromisoformat(garbage["last_at"])
         entries = [Entry.from_json(item) for item in saved.get("entries", [])]
-        if saved.get("prices") != self._pricebook.fingerprint:
+        if saved.get("prices") != self._prices_key():
             for entry in entries:
                 entry.priced = False
         self.dedupe.restore(entries)
