@@ -100,7 +100,7 @@ def usage_fields(usage: Any) -> dict[str, Any]:
     else:
         tokens = _usage_tokens(usage)
     out: dict[str, Any] = dict(tokens)
-    for key in ("service_tier", "inference_geo"):
+    for key in ("service_tier", "inference_geo", "speed"):
         if isinstance(usage.get(key), str):
             out[key] = usage[key]
     return out

@@ -125,6 +125,8 @@ class UsageEvent(BaseModel):
 
     service_tier: str | None = None
     inference_geo: str | None = None
+    speed: str | None = None
+    """``"fast"`` for fast mode (priced at its own, higher rates); ``"standard"`` or absent otherwise."""
     max_tokens: NonNegativeInt | None = None
     stop_reason: str | None = None
 

@@ -185,9 +185,36 @@ def batch_prices(canonical_id: str, day: date) -> TieredPrices | None:
     return None if standard is None else standard.map_tokens(lambda p: p.scaled(_HALF))
 
 
+def fast_prices(canonical_id: str, day: date) -> TieredPrices | None:
+    """Fast-mode (``speed: "fast"``) prices on ``day``: the library's fast variant, else a multiple of
+    standard published by Anthropic (``_FAST_MULTIPLIERS``), else ``None``: never the standard price.
+
+    Prompt-caching multipliers apply on top of fast-mode prices
+    (https://platform.claude.com/docs/en/build-with-claude/fast-mode#pricing).
+    """
+    model = _by_id(canonical_id)
+    when = _midnight(day)
+    if _variant_active(model, when, _FAST_CONTEXT):
+        return _convert(model.get_prices(when, _FAST_CONTEXT))
+    factor = _FAST_MULTIPLIERS.get(canonical_id)
+    standard = _convert(model.get_prices(when)) if factor is not None else None
+    return None if standard is None or factor is None else standard.map_tokens(lambda p: p.scaled(factor))
+
+
+_FAST_CONTEXT = {"speed": "fast"}
+_FAST_MULTIPLIERS = {"claude-opus-4-6": Decimal(6), "claude-opus-4-7": Decimal(6)}
+"""Fast mode of the models genai-prices has no fast variant for: $30 / $150 per MTok against $5 / $25,
+six times standard on every token kind (https://platform.claude.com/docs/en/about-claude/pricing#fast-mode-pricing,
+as quoted in ccusage/ccusage#886 and vellum-ai/vellum-assistant#22021, 2026-03)."""
+
+
 def _batch_variant_active(model: gp.ModelInfo, when: datetime) -> bool:
+    return _variant_active(model, when, _BATCH_CONTEXT)
+
+
+def _variant_active(model: gp.ModelInfo, when: datetime, context: dict[str, str]) -> bool:
     return any(
-        variant.when == _BATCH_CONTEXT and (variant.constraint is None or variant.constraint.active(when))
+        variant.when == context and (variant.constraint is None or variant.constraint.active(when))
         for variant in model.price_variants or ()
     )
 

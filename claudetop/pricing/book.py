@@ -92,6 +92,20 @@ class ModelPriceOverride(BaseModel):
             pick(self.cache_read_per_mtok, prices.read),
         )
 
+    @property
+    def sets_token_prices(self) -> bool:
+        """Whether any per-token price is overridden (not only the ``multiplier``)."""
+        return any(
+            price is not None
+            for price in (
+                self.input_per_mtok,
+                self.output_per_mtok,
+                self.cache_write_5m_per_mtok,
+                self.cache_write_1h_per_mtok,
+                self.cache_read_per_mtok,
+            )
+        )
+
     def standalone(self) -> TieredPrices:
         """Full prices for a model known only through this override."""
         if self.input_per_mtok is None or self.output_per_mtok is None:
@@ -195,8 +209,8 @@ class PriceBook:
                     "so it needs input_per_mtok and output_per_mtok"
                 )
             self._overrides[_override_key(model_id) if published is None else published.id] = override
-        self._rows: dict[tuple[str, bool, date, bool], _Row | None] = {}
-        self._period_rows: dict[tuple[str, bool, date, bool], _Row | None] = {}
+        self._rows: dict[tuple[str, bool, date, bool, bool], _Row | None] = {}
+        self._period_rows: dict[tuple[str, bool, date, bool, bool], _Row | None] = {}
 
     @classmethod
     def from_overrides(
@@ -234,14 +248,14 @@ class PriceBook:
 
     # --- pricing -------------------------------------------------------------------------------
 
-    def _row(self, model_id: str, batch: bool, day: date, us_geo: bool) -> _Row | None:
-        key = (model_id, batch, day, us_geo)
+    def _row(self, model_id: str, batch: bool, day: date, us_geo: bool, fast: bool = False) -> _Row | None:
+        key = (model_id, batch, day, us_geo, fast)
         try:
             return self._rows[key]
         except KeyError:
-            period_key = (model_id, batch, self._period_start(model_id, day), us_geo)
+            period_key = (model_id, batch, self._period_start(model_id, day), us_geo, fast)
             if period_key not in self._period_rows:
-                self._period_rows[period_key] = self._build_row(model_id, batch, day, us_geo)
+                self._period_rows[period_key] = self._build_row(model_id, batch, day, us_geo, fast)
             row = self._rows[key] = self._period_rows[period_key]
             return row
 
@@ -256,12 +270,21 @@ class PriceBook:
         at = bisect_right(changes, day)
         return changes[at - 1] if at else date.min
 
-    def _build_row(self, model_id: str, batch: bool, day: date, us_geo: bool) -> _Row | None:
+    def _build_row(self, model_id: str, batch: bool, day: date, us_geo: bool, fast: bool) -> _Row | None:
         published = _genai.resolve(model_id)
         canonical = None if published is None else published.id
         override = self._override_for(model_id, canonical)
         prices: TieredPrices | None
-        if canonical is None:
+        if fast:
+            # Fast mode has its own published prices; a batch at fast speed, or fast prices under
+            # token prices of the config's own, are not published anywhere: unpriced, not guessed.
+            if canonical is None or batch or (override is not None and override.sets_token_prices):
+                return None
+            prices = _genai.fast_prices(canonical, day)
+            if prices is None:
+                return None
+            residency_id = canonical
+        elif canonical is None:
             if override is None:
                 return None
             prices = override.standalone()
@@ -287,6 +310,7 @@ class PriceBook:
         day: date,
         batch: bool,
         us_geo: bool,
+        fast: bool,
         uncached: int,
         output: int,
         write_5m: int,
@@ -296,7 +320,7 @@ class PriceBook:
     ) -> Micros | None:
         if model is None:
             return None
-        row = self._row(model, batch, day, us_geo)
+        row = self._row(model, batch, day, us_geo, fast)
         if row is None:
             return None
         rates = row.rates_for(uncached + write_5m + write_1h + read) if row.tiers else row.base
@@ -319,12 +343,14 @@ class PriceBook:
         cache_write_5m: int,
         cache_write_1h: int,
         cache_read: int,
+        *,
+        fast: bool = False,
     ) -> Micros | None:
         """``cost`` of a standard-tier Messages API call given by its model, UTC day and tokens alone
-        (no batch, no US-only residency, no web searches): a reader of long histories prices each
-        message without building a ``UsageEvent`` for it."""
+        (no batch, no US-only residency, no web searches), at fast-mode prices when ``fast``: a
+        reader of long histories prices each message without building a ``UsageEvent`` for it."""
         tokens = (input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read)
-        return self._price(model, day, False, False, *tokens, 0)
+        return self._price(model, day, False, False, fast, *tokens, 0)
 
     def cost(self, event: UsageEvent) -> Micros | None:
         """What the event was billed, in micro-dollars; ``None`` when its model cannot be priced.
@@ -353,6 +379,7 @@ class PriceBook:
             event.ts.date(),
             batch,
             event.inference_geo == "us",
+            event.speed == "fast",
             uncached,
             event.output_tokens,
             write_5m,

@@ -41,7 +41,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -59,7 +59,7 @@ class Migration:
     """Executed one by one (never ``executescript``, which would commit half-way)."""
 
 
-EVENT_COLUMNS: dict[str, str] = {
+_EVENT_COLUMNS_V1: dict[str, str] = {
     "id": "TEXT NOT NULL UNIQUE",
     "ts": "TEXT NOT NULL",
     "source": "TEXT NOT NULL",
@@ -98,6 +98,12 @@ EVENT_COLUMNS: dict[str, str] = {
     "policies": "TEXT NOT NULL",
     "cost_micros": "INTEGER",
 }
+"""The ``events`` table as the first migration creates it: history, never to be edited."""
+
+_EVENT_COLUMNS_ADDED = {"speed": "TEXT"}
+"""Columns added by later migrations, which a file not yet migrated (read-only) lacks."""
+
+EVENT_COLUMNS: dict[str, str] = {**_EVENT_COLUMNS_V1, **_EVENT_COLUMNS_ADDED}
 """``events`` columns besides ``seq``, one per ``UsageEvent`` field. A test checks they match."""
 
 BATCH_COLUMNS: dict[str, str] = {
@@ -144,7 +150,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "initial schema: events, batches, policies, policy_audit, rollups, meta",
         (
             f"CREATE TABLE events (\n    seq INTEGER PRIMARY KEY AUTOINCREMENT,\n    "
-            f"{_columns_sql(EVENT_COLUMNS)}\n)",
+            f"{_columns_sql(_EVENT_COLUMNS_V1)}\n)",
             "CREATE INDEX events_ts ON events (ts)",
             f"CREATE TABLE batches (\n    {_columns_sql(BATCH_COLUMNS)}\n)",
             "CREATE INDEX batches_status ON batches (status)",
@@ -206,6 +212,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX eval_results_task_model ON eval_results (task, model, seq)",
         ),
     ),
+    Migration("events: fast-mode speed", ("ALTER TABLE events ADD COLUMN speed TEXT",)),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -315,8 +322,12 @@ def event_to_row(event: UsageEvent) -> dict[str, Any]:
 
 
 def row_to_event(row: Mapping[str, Any] | sqlite3.Row) -> UsageEvent:
-    """The event a row holds; extra columns such as ``seq`` are ignored."""
-    data = {name: row[name] for name in EVENT_COLUMNS}
+    """The event a row holds; extra columns such as ``seq`` are ignored, and so are columns a file
+    read before its migration does not have yet."""
+    data = {name: row[name] for name in _EVENT_COLUMNS_V1}
+    for name in _EVENT_COLUMNS_ADDED:
+        with suppress(IndexError, KeyError):
+            data[name] = row[name]
     for name in _JSON_EVENT_FIELDS:
         data[name] = json.loads(data[name])
     return UsageEvent.model_validate(data)

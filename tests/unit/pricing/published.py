@@ -7,7 +7,10 @@ Sources (read 2026-11-25):
   batch table, its long-context table and its data-residency section;
 - BATCH_DOCS: "All usage is charged at 50% of the standard API prices";
 - WEB_SEARCH_DOCS: "$10 per 1,000 searches"; web fetch has no additional charge;
-- RESIDENCY_DOCS: US-only inference billed at 1.1x for Opus 4.6, Sonnet 4.6 and later models.
+- RESIDENCY_DOCS: US-only inference billed at 1.1x for Opus 4.6, Sonnet 4.6 and later models;
+- FAST_MODE_DOCS: fast mode (``speed: "fast"``) Opus 4.6 / 4.7 at $30 input / $150 output, Opus 4.8
+  at $10 / $50, prompt-caching multipliers on top (as quoted by ccusage/ccusage#886 and
+  vellum-ai/vellum-assistant#22021 for 4.6, genai-prices 0.2.3's price_comments for 4.8).
 The rows for the 5.x families (Haiku 5.5, Sonnet 5.5, Fable 5.1/5.2) are as genai-prices 0.2.3
 transcribes PRICING_PAGE (its price_comments cite the page); the older rows were checked against the
 page's own tables.
@@ -24,6 +27,7 @@ from claudetop.model import Endpoint, UsageEvent
 PRICING_PAGE = "https://platform.claude.com/docs/en/about-claude/pricing"
 BATCH_DOCS = "https://platform.claude.com/docs/en/build-with-claude/batch-processing#pricing"
 WEB_SEARCH_DOCS = "https://platform.claude.com/docs/en/agents-and-tools/tool-use/web-search-tool"
+FAST_MODE_DOCS = "https://platform.claude.com/docs/en/about-claude/pricing#fast-mode-pricing"
 RESIDENCY_DOCS = (
     "https://support.claude.com/en/articles/15422948-enable-us-only-inference-for-your-organization"
 )
@@ -60,6 +64,10 @@ HAIKU_5_5 = Published(D("0.10"), D("0.125"), D("0.20"), D("0.01"), D("0.50"))
 SONNET_5_5 = Published(D("2"), D("2.50"), D("4"), D("0.10"), D("10"))  # cache hits 0.05x input
 FABLE_5_1 = Published(D("10"), D("12.50"), D("20"), D("0.25"), D("50"))  # cache hits 0.025x input
 FABLE_5_2 = Published(D("8"), D("10"), D("16"), D("0.20"), D("40"))
+
+# FAST_MODE_DOCS: input, then the usual 1.25x / 2x / 0.1x cache multipliers, then output
+OPUS_4_6_FAST = Published(D("30"), D("37.50"), D("60"), D("3"), D("150"))
+OPUS_4_8_FAST = Published(D("10"), D("12.50"), D("20"), D("1"), D("50"))
 
 # PRICING_PAGE, long-context pricing: every token of a request whose prompt (input + cache writes +
 # cache reads) exceeds the threshold is billed at these rates.
@@ -109,6 +117,7 @@ def event(
     day: date = NOW,
     batch: bool = False,
     geo: str | None = None,
+    speed: str | None = None,
     endpoint: Endpoint = Endpoint.MESSAGES,
     **fields: Any,
 ) -> UsageEvent:
@@ -119,5 +128,6 @@ def event(
         endpoint=endpoint,
         service_tier="batch" if batch else "standard",
         inference_geo=geo,
+        speed=speed,
         **fields,
     )

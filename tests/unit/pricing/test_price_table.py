@@ -30,8 +30,10 @@ from tests.unit.pricing.published import (
     OPUS_4_1_BATCH_IN_OUT,
     OPUS_4_5,
     OPUS_4_6,
+    OPUS_4_6_FAST,
     OPUS_4_6_OVER_200K_UNTIL_2026_03_13,
     OPUS_4_7,
+    OPUS_4_8_FAST,
     SONNET_3_7,
     SONNET_4,
     SONNET_4_5,
@@ -278,6 +280,19 @@ CASES: list[tuple[str, UsageEvent, Decimal]] = [
         event(H3, input_tokens=1, output_tokens=1),
         (1 * HAIKU_3.input + 1 * HAIKU_3.output) / MTOK,
     ),
+    # --- fast mode ---
+    (
+        "opus 4.6 fast: six times standard",
+        event("claude-opus-4-6", speed="fast", **TOK),
+        all_kinds(OPUS_4_6_FAST, *T),
+    ),
+    ("opus 4.7 fast", event("claude-opus-4-7", speed="fast", **TOK), all_kinds(OPUS_4_6_FAST, *T)),
+    ("opus 4.8 fast", event("claude-opus-4-8", speed="fast", **TOK), all_kinds(OPUS_4_8_FAST, *T)),
+    (
+        "speed standard is standard",
+        event("claude-opus-4-6", speed="standard", **TOK),
+        all_kinds(OPUS_4_6, *T),
+    ),
     # --- calls that bill no tokens ---
     (
         "count_tokens is free",
@@ -300,6 +315,9 @@ UNKNOWN = [
     event(None, **TOK),
     event("", input_tokens=10),
     event("anthropic.claude-unknown-v9:0", output_tokens=10),
+    # fast mode with no published fast price is not priced at the standard rate
+    event("claude-sonnet-4-6", speed="fast", **TOK),
+    event("claude-opus-4-6", speed="fast", batch=True, **TOK),
 ]
 
 
@@ -314,7 +332,7 @@ def test_table_is_large_enough() -> None:
 
 def test_published_table_multipliers() -> None:
     """The typed-in rows follow the documented multipliers (a typo check on the test data itself)."""
-    for row in (OPUS_4_7, OPUS_4_1, SONNET_4_6, HAIKU_4_5, HAIKU_3_5, S45L):
+    for row in (OPUS_4_7, OPUS_4_1, SONNET_4_6, HAIKU_4_5, HAIKU_3_5, S45L, OPUS_4_6_FAST, OPUS_4_8_FAST):
         assert row.write_5m == row.input * D("1.25")
         assert row.write_1h == row.input * 2
         assert row.read == row.input * D("0.1")

@@ -216,3 +216,24 @@ def test_open_sink_picks_the_store_by_target(tmp_path: Path) -> None:
     assert isinstance(jsonl_sink, JsonlSink)
     sqlite_sink.close()
     jsonl_sink.close()
+
+
+def test_a_file_from_before_the_speed_column_is_read_as_it_is_then_upgraded(tmp_path: Path) -> None:
+    """A reader never migrates; a file one version behind still reads, and the next writer adds the column."""
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path, isolation_level=None)
+    migrate(old, MIGRATIONS[:-1])
+    row = {k: v for k, v in event_to_row(make_event(1)).items() if k != "speed"}
+    old.execute(
+        f"INSERT INTO events ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", tuple(row.values())
+    )
+    old.close()
+    with connect_sqlite(path, readonly=True) as reader:
+        assert "speed" not in _columns(reader, "events")
+        assert _events(reader) == [make_event(1)]
+    fast = make_event(2).model_copy(update={"speed": "fast"})
+    with SQLiteSink(path) as sink:
+        sink.write_events([fast])
+    with connect_sqlite(path, readonly=True) as reader:
+        assert reader.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert _events(reader) == [make_event(1), fast]
