@@ -20,8 +20,8 @@ token totals agree exactly:
 - lines without a ``message.id`` are never deduplicated.
 
 Deliberate differences: cost is always computed from tokens with claudetop's price book (API list
-prices incl. Anthropic's long-context rule) and ignores a ``costUSD`` field; ``speed: "fast"`` is not
-priced as fast mode. A duplicate that arrives after its message was emitted (e.g. a sidechain
+prices incl. Anthropic's long-context rule, fast mode at fast-mode rates) and ignores a ``costUSD``
+field. A duplicate that arrives after its message was emitted (e.g. a sidechain
 replay written minutes later) cannot retract the emitted event: it is counted in ``late_duplicates``.
 Within one poll — and so in any one-shot read — the result is exact.
 """
@@ -46,6 +46,9 @@ from claudetop.sources.progress import Progress
 from claudetop.sources.types import SourceDelta, SourceHealth
 
 SOURCE_NAME = "claude_code"
+
+_ENTRIES_FORMAT = 2
+"""Bumped when ``Entry.to_json`` changes; an older checkpoint is not restored (the files are read again)."""
 
 MessageRow = tuple[str, str, str | None, int, int, int, int, int, int | None]
 """One counted message as ``Aggregator.add_messages`` takes it: (id, ts, model, input, output, cache
@@ -120,6 +123,8 @@ class Entry:
     cost_micros: int | None = None
     priced: bool = False
     """Whether ``cost_micros`` holds the price of the usage above (set by ``ClaudeCodeSource``)."""
+    fast: bool = False
+    """Fast mode (``speed: "fast"``): the same tokens cost more."""
 
     @property
     def total(self) -> int:
@@ -131,14 +136,15 @@ class Entry:
             self.event_id, self.message_id, self.request_id, int(self.sidechain), self.ts, self.model,
             self.project, self.session, self.input_tokens, self.output_tokens, self.cache_write_5m,
             self.cache_write_1h, self.cache_read, self.file_key, int(self.emitted),
-            self.cost_micros if self.priced else False,
+            self.cost_micros if self.priced else False, int(self.fast),
         ]  # fmt: skip
 
     @classmethod
     def from_record(cls, r: Record, project: str, file_key: str) -> Entry:
         return cls(
-            r[0], r[1], r[2], r[3], r[4], r[5], project, r[6], r[7], r[8], r[9], r[10], r[11], file_key
-        )
+            r[0], r[1], r[2], r[3], r[4], r[5], project, r[6], r[7], r[8], r[9], r[10], r[11], file_key,
+            fast=r[12],
+        )  # fmt: skip
 
     def same_usage(self, other: Entry) -> bool:
         return (
@@ -148,6 +154,7 @@ class Entry:
             and self.cache_write_5m == other.cache_write_5m
             and self.cache_write_1h == other.cache_write_1h
             and self.cache_read == other.cache_read
+            and self.fast == other.fast
         )
 
     def same_record_usage(self, r: Record) -> bool:
@@ -159,6 +166,7 @@ class Entry:
             and self.cache_write_5m == r[9]
             and self.cache_write_1h == r[10]
             and self.cache_read == r[11]
+            and self.fast == r[12]
         )
 
     def take_usage(self, r: Record, project: str, file_key: str) -> None:
@@ -167,19 +175,19 @@ class Entry:
         self.message_id, self.request_id = r[1], r[2]
         self.ts, self.model, self.project, self.session, self.file_key = r[4], r[5], project, r[6], file_key
         self.input_tokens, self.output_tokens, self.cache_write_5m = r[7], r[8], r[9]
-        self.cache_write_1h, self.cache_read = r[10], r[11]
+        self.cache_write_1h, self.cache_read, self.fast = r[10], r[11], r[12]
         self.priced = False
 
     @classmethod
     def from_json(cls, item: list[Any]) -> Entry:
         """The entry ``to_json`` wrote; its price is kept (``false``: not priced yet, or a checkpoint
         from before prices were saved)."""
-        cost = item[15] if len(item) > 15 else False
+        cost = item[15]
         priced = cost is not False
         return cls(
             item[0], item[1], item[2], bool(item[3]), item[4], item[5], item[6], item[7],
             item[8], item[9], item[10], item[11], item[12], item[13], bool(item[14]),
-            cost if priced else None, priced,
+            cost if priced else None, priced, bool(item[16]),
         )  # fmt: skip
 
 
@@ -349,7 +357,7 @@ class ClaudeCodeSource:
         self._priced_upto = 0
         if checkpoints is not None:
             saved = checkpoints.load(self.kind, self._identity)
-            if saved is not None:
+            if saved is not None and saved.get("entries_format") == _ENTRIES_FORMAT:
                 self._restore(saved)
                 self._replay = replay
         if start_at_end:
@@ -459,6 +467,7 @@ class ClaudeCodeSource:
             cache_write_5m_tokens=entry.cache_write_5m,
             cache_write_1h_tokens=entry.cache_write_1h,
             cache_read_tokens=entry.cache_read,
+            speed="fast" if entry.fast else None,
             cost_micros=self._cost_of_entry(entry),
         )
 
@@ -474,7 +483,7 @@ class ClaudeCodeSource:
         entry.priced = True
         entry.cost_micros = self._pricebook.message_cost(
             entry.model or None, day, entry.input_tokens, entry.output_tokens, entry.cache_write_5m,
-            entry.cache_write_1h, entry.cache_read,
+            entry.cache_write_1h, entry.cache_read, fast=entry.fast,
         )  # fmt: skip
         return entry.cost_micros
 
@@ -490,6 +499,7 @@ class ClaudeCodeSource:
             self._identity,
             {
                 "files": self.follower.checkpoint(),
+                "entries_format": _ENTRIES_FORMAT,
                 "prices": self._prices_key(),
                 "entries": [e.to_json() for e in self.dedupe.entries],
                 "garbage": {

@@ -37,9 +37,10 @@ PIECE_BYTES = 32 * 1024 * 1024
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 """Below this much to read, forking workers costs more than it saves (a monitor's incremental polls)."""
 
-Record = tuple[str, str | None, str | None, bool, str, str | None, str | None, int, int, int, int, int]
+Record = tuple[str, str | None, str | None, bool, str, str | None, str | None, int, int, int, int, int, bool]
 """``(event_id, message_id, request_id, sidechain, ts, model, session, input, output, write_5m,
-write_1h, cache_read)``: one usage line that ccusage would count; ``ts`` is ISO 8601 in UTC."""
+write_1h, cache_read, fast)``: one usage line that ccusage would count; ``ts`` is ISO 8601 in UTC;
+``fast`` when the usage says ``speed: "fast"`` (fast mode, priced at its own rates)."""
 
 
 class NotJson(ValueError):
@@ -160,7 +161,8 @@ def _parse_marked(line: bytes, path: str, offset: int) -> Record | None:
     cost_usd = outer.get("costUSD")
     if cost_usd is not None and (isinstance(cost_usd, bool) or not isinstance(cost_usd, int | float)):
         return None
-    if usage.get("speed") not in (None, "standard", "fast"):
+    speed = usage.get("speed")
+    if speed not in (None, "standard", "fast"):
         return None
     breakdown = usage.get("cache_creation")
     if isinstance(breakdown, dict):
@@ -182,7 +184,7 @@ def _parse_marked(line: bytes, path: str, offset: int) -> Record | None:
     return (
         _intern(event_id), _intern_opt(message_id), _intern_opt(request_id), sidechain is True, ts,
         _intern_opt(model), _intern_opt(session),
-        usage["input_tokens"], usage["output_tokens"], write_5m, write_1h, read,
+        usage["input_tokens"], usage["output_tokens"], write_5m, write_1h, read, speed == "fast",
     )  # fmt: skip
 
 

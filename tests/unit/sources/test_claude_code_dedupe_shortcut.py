@@ -20,13 +20,13 @@ def _records(rng: random.Random, n: int) -> list[Record]:
         model = rng.choice(["claude-sonnet-4-5", "claude-haiku-4-5"])
         out.append(
             (f"cc:{message}:{request}:{i}", message, request, rng.random() < 0.3, "2025-10-01T08:00:00Z",
-             model, "s", *tokens)
+             model, "s", *tokens, rng.random() < 0.2)
         )  # fmt: skip
     return out
 
 
 def _cost(entry: Entry) -> int:
-    per_token = 3 if entry.model == "claude-sonnet-4-5" else 1
+    per_token = (3 if entry.model == "claude-sonnet-4-5" else 1) * (6 if entry.fast else 1)
     return per_token * entry.input_tokens + 5 * per_token * entry.output_tokens + entry.cache_read
 
 

@@ -195,3 +195,23 @@ def test_config_dirs_env_and_defaults(tmp_path: Path) -> None:
     env = {"CLAUDE_CONFIG_DIR": f"{a}, {b / 'projects'},{tmp_path / 'missing'}"}
     assert config_dirs(env, home) == [a, b]
     assert config_dirs({}, home) == [home / ".config" / "claude", home / ".claude"]
+
+
+def test_fast_mode_messages_are_priced_at_fast_mode_rates(tmp_path: Path) -> None:
+    """``/fast`` writes ``usage.speed = "fast"``: Opus 4.6 fast mode is $30 / $150 per MTok, six times
+    standard on every token kind (https://platform.claude.com/docs/en/about-claude/pricing#fast-mode-pricing)."""
+    project = tmp_path / "projects" / "-home-u-app"
+    project.mkdir(parents=True)
+    opus = "claude-opus-4-6"
+    usage = _usage(100, 2000, 3000, 40_000, (1000, 2000))
+    lines = [
+        _assistant("msgF", "reqF", opus, {**usage, "speed": "fast"}),
+        _assistant("msgT", "reqT", opus, {**usage, "speed": "standard"}),
+    ]
+    (project / "S2.jsonl").write_text("\n".join(lines) + "\n")
+    by_id = {e.id: e for e in read_claude_code([tmp_path])}
+    fast, standard = by_id["cc:msgF:reqF"], by_id["cc:msgT:reqT"]
+    # standard: 100 x 5 + 2000 x 25 + 1000 x 6.25 + 2000 x 10 + 40000 x 0.50 = 96,750 micro-dollars
+    assert standard.cost_micros == 100 * 5 + 2000 * 25 + 1000 * 6.25 + 2000 * 10 + 40_000 * 0.5 == 96_750
+    assert fast.cost_micros == 100 * 30 + 2000 * 150 + 1000 * 37.5 + 2000 * 60 + 40_000 * 3 == 580_500
+    assert (fast.speed, standard.speed) == ("fast", None)
