@@ -218,9 +218,10 @@ class TappedStream(_Delegating, httpx2.SyncByteStream):
 
     def __iter__(self) -> Iterator[bytes]:
         complete = False
+        feed = self._tap.feed
         try:
             for chunk in self._inner:
-                self._tap.feed(chunk)
+                feed(chunk)
                 yield chunk
             complete = True
         finally:
@@ -244,9 +245,10 @@ class AsyncTappedStream(_Delegating, httpx2.AsyncByteStream):
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         complete = False
+        feed = self._tap.feed
         try:
             async for chunk in self._inner:
-                self._tap.feed(chunk)
+                feed(chunk)
                 yield chunk
             complete = True
         finally:
