@@ -71,6 +71,19 @@ class Counts:
     batch_requests: int = 0
     deferred: int = 0
 
+    def add_request(self, inp: int, out: int, w5: int, w1: int, rd: int, cost: int | None) -> None:
+        """One billable request: its tokens, and its cost or one more unpriced request."""
+        self.requests += 1
+        self.input += inp
+        self.output += out
+        self.write_5m += w5
+        self.write_1h += w1
+        self.read += rd
+        if cost is None:
+            self.unpriced += 1
+        else:
+            self.cost_micros += cost
+
     def merge(self, other: Counts) -> None:
         self.requests += other.requests
         self.api_calls += other.api_calls
@@ -348,16 +361,7 @@ class Aggregator:
             epoch = ids[eid] = when.timestamp()
             c = counts_at(epoch, (model, None, None, None, None, False))
             c.api_calls += 1
-            c.requests += 1
-            c.input += inp
-            c.output += out
-            c.write_5m += w5
-            c.write_1h += w1
-            c.read += rd
-            if cost is None:
-                c.unpriced += 1
-            else:
-                c.cost_micros += cost
+            c.add_request(inp, out, w5, w1, rd, cost)
             new += 1
             replay(ReplayEvent(when, model, None, False, inp, out, w5, w1, rd, cost, ()))
         self._housekeep()
@@ -503,18 +507,9 @@ class Aggregator:
             if endpoint == "batch_retrieve" and batch_id is not None:
                 self._poll(batch_id, epoch, status)
             return True
-        c.requests += 1
         if retries:
             c.retried += 1
-        c.input += inp
-        c.output += out
-        c.write_5m += w5
-        c.write_1h += w1
-        c.read += rd
-        if cost is None:
-            c.unpriced += 1
-        else:
-            c.cost_micros += cost
+        c.add_request(inp, out, w5, w1, rd, cost)
         if stop == "max_tokens":
             c.max_tokens_stops += 1
         if batch:
