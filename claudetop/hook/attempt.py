@@ -103,11 +103,8 @@ def resolve(capture: Capture) -> Attempt:
         cache_prefix=outcome.cache_prefix if outcome is not None else None,
         ended=capture.ended,
     )
-    if capture.error is not None:
-        attempt.error_type = type(capture.error).__name__
-        response = getattr(capture.error, "response", None)
-        if isinstance(response, httpx2.Response):
-            attempt.status = response.status_code
+    if capture.error_type is not None:
+        attempt.error_type, attempt.status = capture.error_type, capture.error_status
         return attempt
     http: httpx2.Response = capture.response
     attempt.status = http.status_code

@@ -56,7 +56,10 @@ class Capture:
     ended: float | None = None
     response: Any = None
     """The ``httpx2.Response``, when the attempt got one."""
-    error: BaseException | None = None
+    error_type: str | None = None
+    """The exception the attempt raised (its name only: the exception itself holds the stack)."""
+    error_status: int | None = None
+    """The HTTP status the exception carried, if any."""
     stream: bool = False
     """The request asked for a stream; only worked out when it matters (a tapped body, an error)."""
     tap: Tap | None = None

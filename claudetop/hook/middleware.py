@@ -167,7 +167,10 @@ class ClaudetopMiddleware(Middleware):
     def _failed(self, capture: Capture, err: BaseException) -> None:
         try:
             capture.ended = time.perf_counter()
-            capture.error = err
+            capture.error_type = type(err).__name__
+            response = getattr(err, "response", None)
+            if isinstance(response, httpx2.Response):
+                capture.error_status = response.status_code
             capture.stream = _asks_for_stream(capture.request)
             self.writer.submit(capture)
         except Exception as bug:
