@@ -303,3 +303,18 @@ def test_recording_leaves_no_reference_cycles_behind(fake: FakeAnthropic, sink: 
     _cyclic_garbage(hooked, 1)  # first calls: imports, caches, the writer thread
     _cyclic_garbage(bare, 1)
     assert _cyclic_garbage(hooked, 20) <= _cyclic_garbage(bare, 20)
+
+
+def test_raw_and_streaming_response_wrappers_record_the_served_usage(fake: FakeAnthropic, sink: Path) -> None:
+    """``with_raw_response`` reads the body before the hook sees it; ``with_streaming_response`` leaves it
+    for the application to read later, through the hook's tap."""
+    client = client_for(fake, sink)
+    with claudetop.task("wrappers"):
+        raw = client.messages.with_raw_response.create(**request_kwargs())
+        first = raw.parse()
+        with client.messages.with_streaming_response.create(**request_kwargs(out=60)) as response:
+            second = response.parse()
+    events = read_events(sink)
+    assert len(events) == 2
+    for event, message in zip(events, (first, second), strict=True):
+        check_message_event(event, served(message.usage), stream=False, task="wrappers")
