@@ -119,18 +119,22 @@ class PolicyStore:
         ]
 
     def _refresh_if_due(self) -> None:
+        """Under the lock. ``_checked_at`` moves only once ``_policies`` is up to date: ``current``
+        reads both without the lock, and must never take the settings before the first read as fresh."""
         now = self._clock()
         if now - self._checked_at < CHECK_INTERVAL_S:
             return
-        self._checked_at = now
-        version = self._db.marker()
-        if version != self._data_version:
-            try:
-                self._policies = self._read_policies()
-            except self._db.errors:
-                return  # the database is unreachable: keep serving the last settings, retry next time
-            self._data_version = version
-            self._validated.clear()
+        try:
+            version = self._db.marker()
+            if version != self._data_version:
+                try:
+                    self._policies = self._read_policies()
+                except self._db.errors:
+                    return  # the database is unreachable: keep serving the last settings, retry next time
+                self._data_version = version
+                self._validated.clear()
+        finally:
+            self._checked_at = now
 
     def _read_policies(self) -> PolicySet:
         rows = self._db.rows("SELECT name, mode, params, updated_at, updated_by FROM policies")

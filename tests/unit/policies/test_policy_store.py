@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
 
 from claudetop.config import Config
-from claudetop.model import PolicyMode, PolicyName
+from claudetop.model import PolicyMode, PolicyName, PolicySet
 from claudetop.policies.store import CHECK_INTERVAL_S, NotASQLiteSink, PolicyStore
 
 
@@ -102,3 +103,31 @@ def test_bad_names_and_modes_are_errors(sink: Path) -> None:
 def test_jsonl_sink_cannot_hold_policies(tmp_path: Path) -> None:
     with pytest.raises(NotASQLiteSink, match="SQLite"):
         PolicyStore(tmp_path / "events.jsonl", config=Config())
+
+
+def test_a_reader_racing_the_first_read_gets_the_stored_settings_not_the_defaults(sink: Path) -> None:
+    """``current`` skips the lock while the settings are fresh; before the first read they are not."""
+    with PolicyStore(sink, config=Config()) as writer:
+        writer.set("batching", "enforce", by="test")
+    store = PolicyStore(sink, config=Config())
+    reading, release = threading.Event(), threading.Event()
+    read = store._read_policies
+
+    def slow_read() -> PolicySet:
+        reading.set()
+        release.wait(5)
+        return read()
+
+    store._read_policies = slow_read  # type: ignore[method-assign]
+    first = threading.Thread(target=store.current)
+    first.start()
+    assert reading.wait(5)
+    seen: list[PolicyMode] = []
+    second = threading.Thread(target=lambda: seen.append(store.current().mode(PolicyName.BATCHING)))
+    second.start()
+    second.join(0.2)
+    release.set()
+    first.join(5)
+    second.join(5)
+    store.close()
+    assert seen == [PolicyMode.ENFORCE]
