@@ -231,6 +231,7 @@ def pricebook_price() -> PriceFn:
             ts=datetime.fromtimestamp(r.ts, UTC),
             model=r.model,
             service_tier=r.service_tier,
+            speed=r.speed,
             **{fields[token_type]: _token_count(r, token_type)},
         )
         micros = book.cost(event)

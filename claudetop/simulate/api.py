@@ -148,6 +148,7 @@ class FakeAnthropic:
                 cache_write_1h=u["cache_creation"]["ephemeral_1h_input_tokens"],
                 cache_read=u["cache_read_input_tokens"],
                 output_tokens=u["output_tokens"],
+                speed=req.speed,
             )
         )
         return message

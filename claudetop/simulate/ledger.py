@@ -19,6 +19,7 @@ class ServedUsage:
     cache_read: int
     output_tokens: int
     workspace_id: str | None = None
+    speed: str | None = None
 
 
 @dataclass

@@ -42,6 +42,8 @@ class ParsedRequest:
     seed: bytes
     stream: bool
     min_cacheable_tokens: int
+    speed: str | None = None
+    """``"fast"`` or ``"standard"`` when the request set one: echoed in its usage."""
 
 
 def _cache_ttl(value: Any, where: str) -> Ttl:
@@ -150,6 +152,9 @@ def parse(body: Any, *, require_max_tokens: bool = True) -> ParsedRequest:
             raise invalid("max_tokens: Field required")
         if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
             raise invalid("max_tokens: Input should be a valid integer greater than or equal to 1")
+    speed = body.get("speed")
+    if speed not in (None, "standard", "fast"):
+        raise invalid("speed: Input should be 'standard' or 'fast'")
     blocks = prompt_blocks(body)
     users = [m for m in body["messages"] if m.get("role") == "user"]
     last_user = _text_of(users[-1].get("content")) if users else ""
@@ -162,11 +167,14 @@ def parse(body: Any, *, require_max_tokens: bool = True) -> ParsedRequest:
         seed=seed,
         stream=bool(body.get("stream")),
         min_cacheable_tokens=entry.min_cacheable_tokens,
+        speed=speed,
     )
 
 
-def usage_json(cache: CacheUsage, output_tokens: int, service_tier: str) -> dict[str, Any]:
-    return {
+def usage_json(
+    cache: CacheUsage, output_tokens: int, service_tier: str, speed: str | None = None
+) -> dict[str, Any]:
+    usage: dict[str, Any] = {
         "input_tokens": cache.input_tokens,
         "cache_creation_input_tokens": cache.cache_creation_input_tokens,
         "cache_read_input_tokens": cache.cache_read_input_tokens,
@@ -178,6 +186,9 @@ def usage_json(cache: CacheUsage, output_tokens: int, service_tier: str) -> dict
         "server_tool_use": None,
         "service_tier": service_tier,
     }
+    if speed is not None:
+        usage["speed"] = speed
+    return usage
 
 
 def complete(
@@ -196,7 +207,7 @@ def complete(
         "content": [{"type": "text", "text": output_text(out, req.seed), "citations": None}],
         "stop_reason": "max_tokens" if wanted > req.max_tokens else "end_turn",
         "stop_sequence": None,
-        "usage": usage_json(usage, out, service_tier),
+        "usage": usage_json(usage, out, service_tier, req.speed),
     }
 
 

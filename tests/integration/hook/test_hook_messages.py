@@ -318,3 +318,30 @@ def test_raw_and_streaming_response_wrappers_record_the_served_usage(fake: FakeA
     assert len(events) == 2
     for event, message in zip(events, (first, second), strict=True):
         check_message_event(event, served(message.usage), stream=False, task="wrappers")
+
+
+# Published fast-mode prices, USD per million tokens (claude-opus-4-6, speed "fast"): input 30,
+# output 150, cache multipliers on top (https://platform.claude.com/docs/en/about-claude/pricing#fast-mode-pricing).
+OPUS_FAST_PER_MTOK = {
+    "input_tokens": Decimal(30),
+    "output_tokens": Decimal(150),
+    "cache_write_5m_tokens": Decimal("37.5"),
+    "cache_write_1h_tokens": Decimal(60),
+    "cache_read_tokens": Decimal(3),
+}
+
+
+def test_fast_mode_is_recorded_and_priced_at_fast_mode_rates(fake: FakeAnthropic, sink: Path) -> None:
+    client = client_for(fake, sink)
+    kwargs = {**request_kwargs(), "model": "claude-opus-4-6"}
+    message = client.messages.create(**kwargs, speed="fast")
+    with client.messages.stream(**kwargs, speed="fast") as s:
+        streamed = s.get_final_message()
+    assert message.usage.speed == streamed.usage.speed == "fast"
+    events = read_events(sink)
+    assert [e.speed for e in events] == ["fast", "fast"]
+    for event, served_message in zip(events, (message, streamed), strict=True):
+        usage = served(served_message.usage)
+        assert recorded(event) == usage
+        usd = sum(Decimal(usage[k]) * price for k, price in OPUS_FAST_PER_MTOK.items()) / 1_000_000
+        assert event.cost_micros == micros_from_usd(usd)
