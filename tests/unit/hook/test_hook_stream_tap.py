@@ -63,10 +63,13 @@ def test_a_gzipped_stream_is_inflated_off_the_application_thread() -> None:
     assert tap.first_token is not None and not tap.unreadable
 
 
-def test_an_unknown_encoding_is_unreadable_not_guessed() -> None:
-    tap = _tapped([b"\x00\x01binary"], encoding="br")
+def test_an_unknown_encoding_is_unreadable_not_guessed_and_not_a_fault() -> None:
+    errors: list[BaseException] = []
+    tap = Tap(Capture(None, None, 0.0, 0.0), "sse", {"content-encoding": "br"}, lambda c: None, errors.append)
+    tap.feed(b"\x00\x01binary")
+    tap.done(abandoned=False)
     assert tap.sse_usage() == []
-    assert tap.unreadable
+    assert tap.unreadable and errors == []
 
 
 def test_a_stream_longer_than_the_held_bytes_is_folded_and_loses_no_usage() -> None:
