@@ -86,6 +86,7 @@ class Attempt:
 
 
 def resolve(capture: Capture) -> Attempt:
+    """What the attempt was and got, read off the objects the application's thread handed over."""
     request, outcome = capture.request, capture.policy_outcome
     endpoint, batch_id = classify(request.method, request.url)
     attempt = Attempt(
@@ -121,7 +122,6 @@ def resolve(capture: Capture) -> Attempt:
             attempt.response_body = http.content
         except httpx2.ResponseNotRead:  # closed unread: nothing to learn from the body
             attempt.response_body = None
-        attempt.stream = False  # an error answer to a stream request, already read
         return attempt
     if tap.mode == "sse":
         attempt.sse_lines = tap.sse_usage()
