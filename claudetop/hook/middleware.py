@@ -206,9 +206,9 @@ class ClaudetopMiddleware(Middleware):
         tap = Tap(capture, mode, http.headers, self.writer.submit, self.writer.internal_error, on_line)
         capture.tap = tap
         if is_async:
-            http.stream = AsyncTappedStream(http.stream, tap)  # type: ignore[arg-type]
+            http.stream = AsyncTappedStream(http.stream, tap)
         else:
-            http.stream = TappedStream(http.stream, tap)  # type: ignore[arg-type]
+            http.stream = TappedStream(http.stream, tap)
 
     def _result_lines(
         self, batch_id: str | None, task: str | None, http: httpx2.Response

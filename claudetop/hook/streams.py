@@ -204,23 +204,26 @@ _UNSET: Any = object()
 
 
 class _Delegating:
-    """What the SDK and httpx2 read off a response body comes from the wrapped body: the SDK's
+    """A body wrapped with a tap, which hears of its end however it comes (read out, closed, dropped).
+    What the SDK and httpx2 read off a response body comes from the wrapped body: the SDK's
     ``stream_observer`` (set before the middleware sees the response, and looked up once per
     event, so it is copied) and httpx2's ``elapsed`` (set when the body closes)."""
 
-    _inner: Any
-    stream_observer: Any
+    def __init__(self, inner: Any, tap: Tap) -> None:
+        self._inner = inner
+        self._tap = tap
+        self.stream_observer = getattr(inner, "stream_observer", None)
 
     @property
     def elapsed(self) -> Any:
         return getattr(self._inner, "elapsed", None)
 
+    def __del__(self) -> None:
+        self._tap.done(abandoned=True)
+
 
 class TappedStream(_Delegating, httpx2.SyncByteStream):
-    def __init__(self, inner: httpx2.SyncByteStream, tap: Tap) -> None:
-        self._inner = inner
-        self._tap = tap
-        self.stream_observer = getattr(inner, "stream_observer", None)
+    _inner: httpx2.SyncByteStream
 
     def __iter__(self) -> Iterator[bytes]:
         complete = False
@@ -239,15 +242,9 @@ class TappedStream(_Delegating, httpx2.SyncByteStream):
         finally:
             self._tap.done(abandoned=True)
 
-    def __del__(self) -> None:
-        self._tap.done(abandoned=True)
-
 
 class AsyncTappedStream(_Delegating, httpx2.AsyncByteStream):
-    def __init__(self, inner: httpx2.AsyncByteStream, tap: Tap) -> None:
-        self._inner = inner
-        self._tap = tap
-        self.stream_observer = getattr(inner, "stream_observer", None)
+    _inner: httpx2.AsyncByteStream
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         complete = False
@@ -265,6 +262,3 @@ class AsyncTappedStream(_Delegating, httpx2.AsyncByteStream):
             await self._inner.aclose()
         finally:
             self._tap.done(abandoned=True)
-
-    def __del__(self) -> None:
-        self._tap.done(abandoned=True)

@@ -181,8 +181,7 @@ def batch_prices(canonical_id: str, day: date) -> TieredPrices | None:
     when = _midnight(day)
     if _batch_variant_active(model, when):
         return _convert(model.get_prices(when, _BATCH_CONTEXT))
-    standard = _convert(model.get_prices(when))
-    return None if standard is None else standard.map_tokens(lambda p: p.scaled(_HALF))
+    return _scaled_standard(model, when, _HALF)
 
 
 def fast_prices(canonical_id: str, day: date) -> TieredPrices | None:
@@ -197,8 +196,13 @@ def fast_prices(canonical_id: str, day: date) -> TieredPrices | None:
     if _variant_active(model, when, _FAST_CONTEXT):
         return _convert(model.get_prices(when, _FAST_CONTEXT))
     factor = _FAST_MULTIPLIERS.get(canonical_id)
-    standard = _convert(model.get_prices(when)) if factor is not None else None
-    return None if standard is None or factor is None else standard.map_tokens(lambda p: p.scaled(factor))
+    return None if factor is None else _scaled_standard(model, when, factor)
+
+
+def _scaled_standard(model: gp.ModelInfo, when: datetime, factor: Decimal) -> TieredPrices | None:
+    """Standard prices times ``factor`` on every token kind (web search fees unchanged)."""
+    standard = _convert(model.get_prices(when))
+    return None if standard is None else standard.map_tokens(lambda p: p.scaled(factor))
 
 
 _FAST_CONTEXT = {"speed": "fast"}
