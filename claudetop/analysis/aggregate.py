@@ -32,16 +32,13 @@ from typing import Any
 
 from claudetop.analysis.whatif import Replayable, ReplayedPrefix, ReplayEvent
 from claudetop.model import BatchState, PolicyMode, UsageEvent
+from claudetop.sources.claude_code import MessageRow
 from claudetop.sources.sink_history import ROW_COLUMNS, ROWS_SQL, SinkHistory
 
 __all__ = ["ROWS_SQL", "ROW_COLUMNS", "Aggregator", "Counts", "MessageRow", "label", "merged"]
 
 Group = tuple[str | None, str | None, str | None, str | None, str | None, bool]
 """(model, task, app, host, api key fingerprint, is batch)."""
-
-MessageRow = tuple[str, str, str | None, int, int, int, int, int, int | None]
-"""(id, ts ISO 8601, model, input, output, cache write 5m, cache write 1h, cache read, cost micros or
-``None`` when unpriced): one Messages API call for ``Aggregator.add_messages``."""
 
 DIMENSIONS: tuple[str, ...] = ("model", "task", "app", "host", "key", "batch")
 

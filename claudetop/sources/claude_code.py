@@ -51,8 +51,9 @@ _ENTRIES_FORMAT = 2
 """Bumped when ``Entry.to_json`` changes; an older checkpoint is not restored (the files are read again)."""
 
 MessageRow = tuple[str, str, str | None, int, int, int, int, int, int | None]
-"""One counted message as ``Aggregator.add_messages`` takes it: (id, ts, model, input, output, cache
-write 5m, cache write 1h, cache read, cost micros or ``None`` when unpriced)."""
+"""One counted message as ``Aggregator.add_messages`` takes it: (id, ts ISO 8601, model, input,
+output, cache write 5m, cache write 1h, cache read, cost micros or ``None`` when unpriced)."""
+
 CHECKPOINT_EVERY_S = 30.0
 
 
