@@ -248,7 +248,7 @@ class PriceBook:
 
     # --- pricing -------------------------------------------------------------------------------
 
-    def _row(self, model_id: str, batch: bool, day: date, us_geo: bool, fast: bool = False) -> _Row | None:
+    def _row(self, model_id: str, batch: bool, day: date, us_geo: bool, fast: bool) -> _Row | None:
         key = (model_id, batch, day, us_geo, fast)
         try:
             return self._rows[key]
