@@ -305,7 +305,7 @@ class _SpanFollower(LineFollower):
     The caller moves each ``FileState.offset`` forward to where the complete lines it read end."""
 
     def pending_spans(
-        self, stats: list[tuple[Path, os.stat_result]], progress: Progress | None
+        self, stats: list[tuple[str, os.stat_result]], progress: Progress | None
     ) -> list[FileState]:
         self._pending: list[FileState] = []
         for _chunk in self.read(stats, progress):
@@ -413,7 +413,7 @@ class ClaudeCodeSource:
             self.save_checkpoint()
         return out
 
-    def _read_new(self, stats: list[tuple[Path, os.stat_result]]) -> None:
+    def _read_new(self, stats: list[tuple[str, os.stat_result]]) -> None:
         pending = self.follower.pending_spans(stats, self.progress)
         if not pending:
             return

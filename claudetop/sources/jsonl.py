@@ -75,12 +75,13 @@ class Chunk:
         yield from enumerate(self.data.split(b"\n")[:-1], start=self.first_line)
 
 
-def _rotation_rank(path: Path) -> tuple[str, int]:
+def _rotation_rank(path: str) -> tuple[str, int]:
     """Sort key putting ``x.jsonl.3``, ``x.jsonl.2``, ``x.jsonl.1`` before ``x.jsonl`` (oldest first)."""
-    match = _ROTATED.match(path.name)
+    head, name = os.path.split(path)
+    match = _ROTATED.match(name)
     if match:
-        return (str(path.with_name(match["base"])), -int(match["n"]))
-    return (str(path), 0)
+        return (os.path.join(head, match["base"]), -int(match["n"]))
+    return (path, 0)
 
 
 class LineFollower:
@@ -116,7 +117,7 @@ class LineFollower:
         match = _ROTATED.match(name)
         return match is not None and match["base"].endswith(self.suffixes)
 
-    def _scan_dir(self, directory: Path, found: list[Path]) -> None:
+    def _scan_dir(self, directory: str, found: list[str]) -> None:
         try:
             entries = list(os.scandir(directory))
         except OSError:
@@ -125,41 +126,42 @@ class LineFollower:
             try:
                 if entry.is_dir(follow_symlinks=False):
                     if self.recursive:
-                        self._scan_dir(Path(entry.path), found)
+                        self._scan_dir(entry.path, found)
                 elif self._matches(entry.name):
-                    found.append(Path(entry.path))
+                    found.append(entry.path)
             except OSError:
                 continue
 
-    def discover(self) -> list[Path]:
-        """Every file to follow right now, oldest rotation first, then by path."""
-        found: list[Path] = []
+    def discover(self) -> list[str]:
+        """Every file to follow right now, oldest rotation first, then by path.
+
+        Paths stay strings: the monitor rediscovers every poll, and with thousands of transcripts
+        building ``Path`` objects was most of that cost."""
+        found: list[str] = []
         for root in self.roots:
             if root.is_dir():
-                self._scan_dir(root, found)
+                self._scan_dir(str(root), found)
             elif root.exists():
-                found.append(root)
+                found.append(str(root))
             if self.follow_rotated and not root.is_dir():
                 try:
                     siblings = os.scandir(root.parent)
                 except OSError:
                     continue
                 prefix = root.name + "."
-                found.extend(
-                    Path(s.path) for s in siblings if s.name.startswith(prefix) and _ROTATED.match(s.name)
-                )
+                found.extend(s.path for s in siblings if s.name.startswith(prefix) and _ROTATED.match(s.name))
         return sorted(set(found), key=_rotation_rank)
 
-    def stat_all(self) -> list[tuple[Path, os.stat_result]]:
+    def stat_all(self) -> list[tuple[str, os.stat_result]]:
         out = []
         for path in self.discover():
             try:
-                out.append((path, path.stat()))
+                out.append((path, os.stat(path)))
             except OSError:
                 continue
         return out
 
-    def pending_bytes(self, stats: list[tuple[Path, os.stat_result]]) -> int:
+    def pending_bytes(self, stats: list[tuple[str, os.stat_result]]) -> int:
         total = 0
         for _path, st in stats:
             state = self.files.get(f"{st.st_dev}:{st.st_ino}")
@@ -170,13 +172,13 @@ class LineFollower:
     def start_at_end(self) -> None:
         """Skip everything already written (``tail -f`` semantics), up to the last complete line."""
         for path, st in self.stat_all():
-            state = FileState(str(path), st.st_dev, st.st_ino)
+            state = FileState(path, st.st_dev, st.st_ino)
             state.offset = _last_line_end(path, st.st_size)
             state.size = st.st_size
             self.files[state.key] = state
 
     def read(
-        self, stats: list[tuple[Path, os.stat_result]] | None = None, progress: Progress | None = None
+        self, stats: list[tuple[str, os.stat_result]] | None = None, progress: Progress | None = None
     ) -> Iterator[Chunk]:
         """Yield the complete lines added since the last read, file by file, in chunks."""
         stats = self.stat_all() if stats is None else stats
@@ -186,8 +188,8 @@ class LineFollower:
             live.add(key)
             state = self.files.get(key)
             if state is None:
-                state = self.files[key] = FileState(str(path), st.st_dev, st.st_ino)
-            state.path = str(path)
+                state = self.files[key] = FileState(path, st.st_dev, st.st_ino)
+            state.path = path
             state.missed = 0
             if st.st_size < state.offset:
                 self.truncations += 1
@@ -249,7 +251,7 @@ class LineFollower:
             self.files[key] = FileState(str(item["path"]), dev, ino, int(item["offset"]), int(item["line"]))
 
 
-def _last_line_end(path: Path, size: int) -> int:
+def _last_line_end(path: str, size: int) -> int:
     """The offset just after the last newline within the first ``size`` bytes of ``path``."""
     if size == 0:
         return 0
