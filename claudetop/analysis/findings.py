@@ -284,7 +284,8 @@ def find_ignoring_output_costs(
     min_share: float = 0.5,
 ) -> list[Finding]:
     """Tasks without an output cap whose spend is mostly output tokens. The impact is the monthly
-    output spend of their requests that hit ``max_tokens`` anyway (paid for truncated answers)."""
+    output spend of their requests that hit ``max_tokens`` anyway (paid for truncated answers); with
+    none truncated nothing is lost yet, so the finding is a risk (no impact), not "$0.00/month"."""
     tasks: dict[str | None, list[tuple[Counts, Rates | None]]] = defaultdict(list)
     for (task, model, batch), c in by_task_model.items():
         tasks[task].append((c, rates.get(model, batch)))
@@ -308,7 +309,7 @@ def find_ignoring_output_costs(
             _finding(
                 "ignoring_output_costs",
                 f"Output costs: {output / total:.0%} of {label(task)}'s spend is output tokens, uncapped",
-                per_month(truncated, period_s),
+                per_month(truncated, period_s) if truncated else None,
                 [
                     f"output tokens cost {format_usd(per_month(output, period_s))}/month of "
                     f"{format_usd(per_month(total, period_s))}/month for this task",

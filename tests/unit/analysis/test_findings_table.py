@@ -145,3 +145,10 @@ def test_ignoring_output_costs_fires_for_uncapped_output_heavy_task() -> None:
     assert found[0].monthly_impact_micros == round(60_000 * 30.4375)
     capped = Config.model_validate({"output_caps": {"essay": 1000}})
     assert f.find_ignoring_output_costs(groups, RATES, capped, DAY) == []  # type: ignore[arg-type]
+
+
+def test_ignoring_output_costs_without_truncations_is_a_risk_not_zero_dollars() -> None:
+    events = [ev(timedelta(minutes=i), task="essay", input_tokens=100, output_tokens=4000) for i in range(4)]
+    groups = _agg(events).window(by=("task", "model", "batch"))
+    found = f.find_ignoring_output_costs(groups, RATES, Config(), DAY)  # type: ignore[arg-type]
+    assert [(x.id, x.monthly_impact_micros) for x in found] == [("ignoring_output_costs", None)]
