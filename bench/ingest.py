@@ -11,7 +11,9 @@ Then, in the same run, it times (each a fresh process; ``CLAUDETOP_STATE_DIR`` i
 - ccusage: ``npx ccusage@20.0.24 daily --offline --json`` (installed into a temp dir if missing),
   once untimed to warm the page cache and npx for both sides alike;
 - ``claudetop report --claude-code DIR --format json --since 2000-01-01`` cold (no checkpoint), then
-  warm (rerun over the checkpoint the cold run left), then over an empty dir (the CLI's startup floor).
+  warm (rerun over the checkpoint the cold run left), then over an empty dir (the CLI's startup floor);
+- ``python -c "import claudetop.model"``: starting Python and importing the pydantic types that every
+  command loads, the part of that floor no reading strategy can remove.
 
 It prints wall time, CPU time (user + system, workers included) and peak RSS of each (the largest
 single process from ``wait4``, and the sum over the process tree sampled every 20 ms), the time
@@ -396,6 +398,7 @@ def main() -> int:
         empty = work / "empty"
         (empty / "projects").mkdir(parents=True, exist_ok=True)
         floor_cmd = [*report_cmd[:5], str(empty), *report_cmd[6:]]
+        model_cmd = [sys.executable, "-c", "import claudetop.model"]
         for _ in range(args.rounds):
             _timed_child(cc_cmd, env)  # warm the page cache and npx for both sides alike
             shutil.rmtree(work / "state", ignore_errors=True)
@@ -403,13 +406,18 @@ def main() -> int:
             cold = _timed_child(report_cmd, env)
             warm = _timed_child(report_cmd, env)
             floor = _timed_child(floor_cmd, env)
+            model = _timed_child(model_cmd, env)
             print(f"corpus: {size / 2**20:,.0f} MiB; {os.cpu_count()} cores; load average {_load()}")
             print(f"ccusage ({CCUSAGE} daily --offline --json): {cc.seconds:.2f}s, {_rss(cc)}")
             print(
                 f"claudetop report --claude-code DIR --format json, cold: {cold.seconds:.2f}s, {_rss(cold)}"
             )
             print(f"  same, warm rerun (checkpoints): {warm.seconds:.2f}s, {_rss(warm)}")
-            print(f"  same over an empty dir (startup floor): {floor.seconds:.2f}s")
+            print(
+                f"  same over an empty dir (startup floor): {floor.seconds:.2f}s "
+                f"= {floor.seconds / cold.seconds:.3f} of cold; of which Python + the pydantic model "
+                f"layer alone: {model.seconds:.2f}s"
+            )
             print(f"ratio claudetop/ccusage: {cold.seconds / cc.seconds:.2f} (goal <= 1.0, limit 1.5)")
             print(f"  CPU ratio claudetop/ccusage: {cold.cpu_seconds / cc.cpu_seconds:.2f}")
             print(f"warm/cold: {warm.seconds / cold.seconds:.3f} (limit 0.10)")
