@@ -6,10 +6,17 @@ whole session (subprocesses inherit it through the environment).
 """
 
 import atexit
+import itertools
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.pg_server import PostgresServer, PostgresUnavailable
 
 _ISOLATED = Path(tempfile.mkdtemp(prefix="claudetop-tests-"))
 atexit.register(shutil.rmtree, _ISOLATED, ignore_errors=True)
@@ -26,3 +33,32 @@ for name, sub in {
     os.environ[name] = str(path)
 os.environ.pop("CLAUDETOP_CONFIG", None)
 os.environ.pop("CLAUDETOP_SINK", None)
+
+_databases = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the session, installed and started by the fixture itself."""
+    try:
+        server = PostgresServer()
+    except PostgresUnavailable as exc:
+        pytest.skip(str(exc))
+    server.init()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        server.remove()
+
+
+@pytest.fixture
+def pg_dsn(postgres: PostgresServer) -> Iterator[str]:
+    """A fresh, empty database on the session's server: each test starts from nothing."""
+    name = f"claudetop_t{next(_databases)}"
+    with psycopg.connect(postgres.dsn, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}".encode())
+    yield postgres.dsn.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(postgres.dsn, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE {name} WITH (FORCE)".encode())

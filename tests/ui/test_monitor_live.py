@@ -1,16 +1,19 @@
-"""The monitor on the real pipeline: a real SQLite sink in tmp_path, read by the real sources,
-folded by the real aggregator, policies in the real store. No stand-ins."""
+"""The monitor on the real pipeline: a real sink (a SQLite file in tmp_path, or a database on a real
+PostgreSQL server), read by the real sources, folded by the real aggregator, policies in the real
+store. No stand-ins."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from textual.widgets import Static
 
 from claudetop.config import Config
 from claudetop.model import PolicyMode, PolicyName, UsageEvent, format_usd
-from claudetop.sinks import SQLiteSink
+from claudetop.policies import PolicyStore
+from claudetop.sinks import SQLiteSink, open_sink
 from claudetop.ui.options import MonitorOptions
 from claudetop.ui.run import build_app
 from tests.ui.screen_text import screen_text
@@ -36,29 +39,44 @@ def _events(n: int) -> list[UsageEvent]:
     ]
 
 
-async def test_new_events_in_the_sink_reach_the_screen(tmp_path: Path) -> None:
-    sink_path = tmp_path / "events.db"
-    with SQLiteSink(sink_path) as sink:
-        sink.write_events(_events(10))
-    app = build_app(MonitorOptions(sinks=(str(sink_path),), no_claude_code=True, delay_s=0.1), Config())
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def sink_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where the monitor reads: a SQLite file, or a fresh database on the session's PostgreSQL server."""
+    if request.param == "sqlite":
+        return str(tmp_path / "events.db")
+    dsn: str = request.getfixturevalue("pg_dsn")
+    return dsn
+
+
+def _write(target: str, events: list[UsageEvent]) -> None:
+    sink = open_sink(target)
+    try:
+        sink.write_events(events)
+    finally:
+        sink.close()
+
+
+async def test_new_events_in_the_sink_reach_the_screen(sink_target: str) -> None:
+    _write(sink_target, _events(10))
+    app = build_app(MonitorOptions(sinks=(sink_target,), no_claude_code=True, delay_s=0.1), Config())
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.6)
         first = app.latest
         assert first is not None and first.total_requests == 10
-        with SQLiteSink(sink_path) as sink:
-            sink.write_events([e.model_copy(update={"id": f"n{e.id}"}) for e in _events(5)])
-        await pilot.pause(0.6)
+        _write(sink_target, [e.model_copy(update={"id": f"n{e.id}"}) for e in _events(5)])
+        for _ in range(40):
+            await pilot.pause(0.1)
+            if app.latest is not None and app.latest.total_requests == 15:
+                break
         assert app.latest is not None and app.latest.total_requests == 15
         text = screen_text(app)
     per_call = 1000 * SONNET_INPUT_PER_MTOK + 200 * SONNET_OUTPUT_PER_MTOK
     assert format_usd(15 * per_call) in text
 
 
-async def test_c_on_the_live_pipeline_changes_the_store_and_the_screen(tmp_path: Path) -> None:
-    sink_path = tmp_path / "events.db"
-    with SQLiteSink(sink_path) as sink:
-        sink.write_events(_events(3))
-    app = build_app(MonitorOptions(sinks=(str(sink_path),), no_claude_code=True, delay_s=0.1), Config())
+async def test_c_on_the_live_pipeline_changes_the_store_and_the_screen(sink_target: str) -> None:
+    _write(sink_target, _events(3))
+    app = build_app(MonitorOptions(sinks=(sink_target,), no_claude_code=True, delay_s=0.1), Config())
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.5)
         await pilot.press("c")
@@ -67,6 +85,8 @@ async def test_c_on_the_live_pipeline_changes_the_store_and_the_screen(tmp_path:
         assert "shadow" in cache_line
         assert app.latest is not None
         assert {r.name: r.mode for r in app.latest.policies}[PolicyName.CACHE] is PolicyMode.SHADOW
+    with PolicyStore(sink_target, config=Config()) as store:
+        assert store.current().mode(PolicyName.CACHE) is PolicyMode.SHADOW
 
 
 async def test_a_corrupt_sink_shows_a_banner_not_a_crash(tmp_path: Path) -> None:

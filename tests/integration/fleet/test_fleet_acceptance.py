@@ -26,8 +26,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from claudetop.config import Config
 from claudetop.policies import PolicyStore
-from tests.integration.fleet.pg_server import PostgresServer
 from tests.integration.fleet.policy_worker import CAP
+from tests.pg_server import PostgresServer
 
 pytestmark = pytest.mark.postgres
 

@@ -13,7 +13,7 @@ from claudetop.policies import PolicyRefused, PolicyStore, record_eval
 from claudetop.policies.db import POSTGRES_POLL_S, PostgresPolicyDb
 from claudetop.policies.evals import MIN_EVALS, write_eval
 from claudetop.sinks import open_sink
-from tests.integration.fleet.pg_server import PostgresServer
+from tests.pg_server import PostgresServer
 from tests.unit.sinks.factories import make_event
 
 pytestmark = pytest.mark.postgres

@@ -15,7 +15,7 @@ from claudetop.model import BatchStatus, Endpoint
 from claudetop.sinks import SQLiteSink, connect_sqlite, open_sink
 from claudetop.sinks.postgres import PostgresSink, connect_postgres, migrate_postgres, schema_version_pg
 from claudetop.sinks.schema import MIGRATIONS, SCHEMA_VERSION, SchemaTooNewError, row_to_batch, row_to_event
-from tests.integration.fleet.pg_server import PostgresServer
+from tests.pg_server import PostgresServer
 from tests.unit.sinks.factories import T0, make_batch, make_event
 
 pytestmark = pytest.mark.postgres

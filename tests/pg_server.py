@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL server for the fleet tests: Debian's binaries, a temporary cluster.
+"""A throwaway PostgreSQL server for the tests that need one: Debian's binaries, a temporary cluster.
 
 The server is installed with apt-get when its binaries are missing (CI runs as root on a
 fresh machine), run as the unprivileged ``postgres`` user because initdb refuses root,
