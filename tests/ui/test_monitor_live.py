@@ -129,3 +129,21 @@ async def test_a_big_sink_shows_a_marked_preview_first_then_the_whole_history(tm
     month_start = datetime.now(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     this_month = sum(1 for e in _events(total) if e.ts >= month_start)
     assert format_usd(this_month * per_call) in text
+
+
+async def test_history_from_an_earlier_month_is_read_but_the_panels_say_this_month_had_none(
+    tmp_path: Path,
+) -> None:
+    sink_path = tmp_path / "events.db"
+    month_start = datetime.now(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    earlier = [e.model_copy(update={"ts": month_start - timedelta(days=3, seconds=30 * i)}) for i, e in
+               enumerate(_events(4))]  # fmt: skip
+    _write(str(sink_path), earlier)
+    app = build_app(MonitorOptions(sinks=(str(sink_path),), no_claude_code=True, delay_s=0.1), Config())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.6)
+        text = screen_text(app)
+        assert app.latest is not None
+        assert app.latest.total_requests == 0
+        assert [s.events_read for s in app.latest.header.sources] == [4]
+    assert "no calls this month" in text

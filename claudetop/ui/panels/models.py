@@ -19,7 +19,7 @@ class ModelsPanel(Panel):
     def body(self, snapshot: Snapshot, width: int, height: int) -> Content:
         mix = snapshot.mix
         if not mix.by_model:
-            return Content.styled("no calls yet", "$text-muted")
+            return Content.styled("no calls this month", "$text-muted")
         bar_w = max(min(width - 42, 12), 0)
         rows: list[Content] = [self._heading("model", width, bar_w)]
         rows += [self._row(r, width, bar_w) for r in mix.by_model[: max(height - 1, 1)]]
