@@ -136,8 +136,10 @@ async def test_history_from_an_earlier_month_is_read_but_the_panels_say_this_mon
 ) -> None:
     sink_path = tmp_path / "events.db"
     month_start = datetime.now(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    earlier = [e.model_copy(update={"ts": month_start - timedelta(days=3, seconds=30 * i)}) for i, e in
-               enumerate(_events(4))]  # fmt: skip
+    earlier = [
+        e.model_copy(update={"ts": month_start - timedelta(days=3, minutes=i)})
+        for i, e in enumerate(_events(4))
+    ]
     _write(str(sink_path), earlier)
     app = build_app(MonitorOptions(sinks=(str(sink_path),), no_claude_code=True, delay_s=0.1), Config())
     async with app.run_test(size=(120, 40)) as pilot:
