@@ -25,19 +25,11 @@ from claudetop.model import BatchState, PolicyName, PolicySet, PolicySetting, Us
 from claudetop.sinks.schema import row_to_batch, row_to_event
 from claudetop.sources.checkpoints import CheckpointStore
 from claudetop.sources.progress import Progress
-from claudetop.sources.sink_history import deferred_queue_depth
+from claudetop.sources.sink_history import connect_readonly, deferred_queue_depth
 from claudetop.sources.types import SourceDelta, SourceHealth
 
 BATCH_ROWS = 20_000
 """Rows fetched per query; a poll reads at most ``max_rows_per_poll`` so it never blocks for long."""
-
-
-def _connect(path: Path, immutable: bool) -> sqlite3.Connection:
-    query = "mode=ro&immutable=1" if immutable else "mode=ro"
-    uri = f"{path.resolve().as_uri()}?{query}"
-    conn = sqlite3.connect(uri, uri=True, timeout=5.0, isolation_level=None, check_same_thread=False)
-    conn.row_factory = sqlite3.Row
-    return conn
 
 
 class SinkSource:
@@ -106,15 +98,8 @@ class SinkSource:
         return self._conn
 
     def _connect_any(self) -> sqlite3.Connection:
-        conn = _connect(self.path, immutable=False)
-        try:
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            self.immutable = False
-            return conn
-        except sqlite3.OperationalError:
-            conn.close()
-        conn = _connect(self.path, immutable=True)
-        self.immutable = True
+        conn, self.immutable = connect_readonly(self.path)
+        conn.row_factory = sqlite3.Row
         return conn
 
     def _close(self) -> None:

@@ -106,10 +106,25 @@ class SinkHistory:
     deferred_queue_depth: int | None = None
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5.0, isolation_level=None)
-    conn.execute("PRAGMA temp_store = MEMORY")
-    return conn
+def _open(path: Path, immutable: bool) -> sqlite3.Connection:
+    query = "mode=ro&immutable=1" if immutable else "mode=ro"
+    uri = f"{path.resolve().as_uri()}?{query}"
+    return sqlite3.connect(uri, uri=True, timeout=5.0, isolation_level=None, check_same_thread=False)
+
+
+def connect_readonly(path: Path) -> tuple[sqlite3.Connection, bool]:
+    """A read-only connection to a sink, and whether it had to be ``immutable``.
+
+    A reader that can write neither the sink's directory nor its ``-shm`` file cannot take WAL read
+    locks; it then reads the main file without locking (``immutable=1``), which does not see rows
+    still only in the ``-wal`` file until a writer checkpoints them."""
+    conn = _open(path, immutable=False)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn, False
+    except sqlite3.OperationalError:
+        conn.close()
+    return _open(path, immutable=True), True
 
 
 def _tables(conn: sqlite3.Connection) -> set[str]:
@@ -121,7 +136,8 @@ def read_sink_history(
 ) -> SinkHistory:
     """Aggregate every event of the sink at ``path``: minute buckets for the ``minute_span_s`` before
     the newest event and hour buckets before that; detail rows for the last ``detail_span_s``."""
-    with closing(_connect(Path(path).expanduser())) as conn:
+    with closing(connect_readonly(Path(path).expanduser())[0]) as conn:
+        conn.execute("PRAGMA temp_store = MEMORY")
         conn.execute("BEGIN")
         try:
             return _read(conn, minute_span_s, detail_span_s, live)

@@ -16,6 +16,7 @@ import pytest
 from claudetop.model import BatchState, BatchStatus, PolicyMode, PolicyName, UsageEvent
 from claudetop.sinks import SQLiteSink, connect_sqlite
 from claudetop.sources import CheckpointStore, SinkSource
+from claudetop.sources.sink_history import read_sink_history
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
@@ -136,7 +137,9 @@ def world_readable_dir() -> Iterator[Path]:
 
 def _read_as_nobody(db: Path) -> list[str]:
     """Fork, drop to ``nobody`` (the interpreter is already loaded: root's venv need not be reachable),
-    read the sink and report (events, immutable fallback used, healthy) through a pipe."""
+    read the sink both ways — incrementally and as SQL-aggregated history (what ``report`` and the
+    monitor do first) — and report (events, immutable fallback used, healthy, history events)
+    through a pipe."""
     nobody = pwd.getpwnam("nobody")
     rfd, wfd = os.pipe()
     pid = os.fork()
@@ -148,7 +151,8 @@ def _read_as_nobody(db: Path) -> list[str]:
             os.setuid(nobody.pw_uid)
             source = SinkSource(db)
             events = source.poll().events
-            os.write(wfd, f"{len(events)} {source.immutable} {source.health().ok}".encode())
+            history = read_sink_history(db, minute_span_s=3600, detail_span_s=3600)
+            os.write(wfd, f"{len(events)} {source.immutable} {source.health().ok} {history.events}".encode())
             code = 0
         except BaseException as err:
             os.write(wfd, f"error {err!r}".encode())
@@ -172,10 +176,10 @@ def test_reads_a_sink_the_user_cannot_write(world_readable_dir: Path) -> None:
             if Path(f"{db}{suffix}").exists():
                 Path(f"{db}{suffix}").chmod(0o644)
         world_readable_dir.chmod(0o555)
-        count, _immutable, ok = _read_as_nobody(db)
-        assert (count, ok) == ("7", "True")
+        count, _immutable, ok, history = _read_as_nobody(db)
+        assert (count, ok, history) == ("7", "True", "7")
     world_readable_dir.chmod(0o755)
     for suffix in ("-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     world_readable_dir.chmod(0o555)
-    assert _read_as_nobody(db) == ["7", "True", "True"], "no -shm can be created: immutable fallback"
+    assert _read_as_nobody(db) == ["7", "True", "True", "7"], "no -shm can be created: immutable fallback"
