@@ -47,7 +47,7 @@ from claudetop.sources.types import SourceDelta, SourceHealth
 
 SOURCE_NAME = "claude_code"
 
-_ENTRIES_FORMAT = 2
+_ENTRIES_FORMAT = 3
 """Bumped when ``Entry.to_json`` changes; an older checkpoint is not restored (the files are read again)."""
 
 MessageRow = tuple[str, str, str | None, int, int, int, int, int, int | None]
@@ -121,6 +121,9 @@ class Entry:
     cache_read: int
     file_key: str
     emitted: bool = False
+    """Handed out by this process: a larger copy arriving later is a late duplicate. Not saved in a
+    checkpoint: a restarted reader delivers its history again, so a reply still streaming when the
+    checkpoint was written gets its final usage (no consumer kept the earlier one)."""
     cost_micros: int | None = None
     priced: bool = False
     """Whether ``cost_micros`` holds the price of the usage above (set by ``ClaudeCodeSource``)."""
@@ -136,8 +139,8 @@ class Entry:
         return [
             self.event_id, self.message_id, self.request_id, int(self.sidechain), self.ts, self.model,
             self.project, self.session, self.input_tokens, self.output_tokens, self.cache_write_5m,
-            self.cache_write_1h, self.cache_read, self.file_key, int(self.emitted),
-            self.cost_micros if self.priced else False, int(self.fast),
+            self.cache_write_1h, self.cache_read, self.file_key, self.cost_micros if self.priced else False,
+            int(self.fast),
         ]  # fmt: skip
 
     @classmethod
@@ -183,12 +186,12 @@ class Entry:
     def from_json(cls, item: list[Any]) -> Entry:
         """The entry ``to_json`` wrote; its price is kept (``false``: not priced yet, or a checkpoint
         from before prices were saved)."""
-        cost = item[15]
+        cost = item[14]
         priced = cost is not False
         return cls(
             item[0], item[1], item[2], bool(item[3]), item[4], item[5], item[6], item[7],
-            item[8], item[9], item[10], item[11], item[12], item[13], bool(item[14]),
-            cost if priced else None, priced, bool(item[16]),
+            item[8], item[9], item[10], item[11], item[12], item[13], False,
+            cost if priced else None, priced, bool(item[15]),
         )  # fmt: skip
 
 
@@ -322,9 +325,9 @@ class ClaudeCodeSource:
 
     ``settle_s``: a message is emitted once its file has been quiet that long (streaming lines of
     one reply arrive within moments), so the kept usage is the final one. A file older than that
-    at the first read is emitted in the same poll. ``replay``: after a restart from a checkpoint,
-    yield the already-read history again (from the checkpoint, without re-parsing) so a fresh
-    monitor or report still sees everything; ``start_at_end`` instead skips existing history.
+    at the first read is emitted in the same poll. After a restart from a checkpoint the history
+    already read is yielded again (from the checkpoint, without re-parsing) so a fresh monitor or
+    report still sees everything; ``start_at_end`` instead skips existing history.
     """
 
     kind = "claude_code"
@@ -336,7 +339,6 @@ class ClaudeCodeSource:
         checkpoints: CheckpointStore | None = None,
         pricebook: PriceBook | None = None,
         settle_s: float = 2.0,
-        replay: bool = True,
         start_at_end: bool = False,
     ) -> None:
         self.dirs = [Path(d).expanduser().absolute() for d in (config_dirs() if dirs is None else dirs)]
@@ -354,16 +356,13 @@ class ClaudeCodeSource:
         self._last_save = 0.0
         self._dirty = False
         self._days: dict[str, date] = {}
-        self._replay = False
         self._priced_upto = 0
         if checkpoints is not None:
             saved = checkpoints.load(self.kind, self._identity)
             if saved is not None and saved.get("entries_format") == _ENTRIES_FORMAT:
                 self._restore(saved)
-                self._replay = replay
         if start_at_end:
             self.follower.start_at_end()
-            self._replay = False
             for entry in self.dedupe.entries:
                 entry.emitted = True
 
@@ -390,23 +389,18 @@ class ClaudeCodeSource:
         ]  # fmt: skip
 
     def _take(self) -> list[Entry]:
-        """Read what is new and mark the entries to deliver now as emitted (see ``settle_s``, ``replay``)."""
+        """Read what is new and mark the entries to deliver now as emitted (see ``settle_s``): those
+        whose file has been quiet long enough, or is gone."""
         stats = self.follower.stat_all()
         self.progress.plan(self.progress.snapshot().done + self.follower.pending_bytes(stats), len(stats))
-        now = time.time()
-        quiet_files = {f"{st.st_dev}:{st.st_ino}" for _p, st in stats if now - st.st_mtime >= self.settle_s}
+        recent = time.time() - self.settle_s if self.settle_s > 0 else float("inf")
+        busy_files = {f"{st.st_dev}:{st.st_ino}" for _p, st in stats if st.st_mtime > recent}
         self._read_new(stats)
         out: list[Entry] = []
         for entry in self.dedupe.entries:
-            if entry.emitted:
-                if self._replay:
-                    out.append(entry)
-                continue
-            if self.settle_s <= 0 or entry.file_key in quiet_files:
+            if not entry.emitted and entry.file_key not in busy_files:
                 entry.emitted = True
-                self._dirty = True
                 out.append(entry)
-        self._replay = False
         self.events_read += len(out)
         due = time.monotonic() - self._last_save >= CHECKPOINT_EVERY_S
         if self._checkpoints is not None and self._dirty and due:
@@ -491,8 +485,8 @@ class ClaudeCodeSource:
     # --- checkpoints -----------------------------------------------------------------------
 
     def save_checkpoint(self) -> None:
-        """Persist file offsets, every counted message (its usage, price and whether it was emitted) and
-        the garbage lines counted, so a rerun reports what a cold read reports."""
+        """Persist file offsets, every counted message (its usage and price) and the garbage lines
+        counted, so a rerun reports what a cold read reports."""
         if self._checkpoints is None:
             return
         self._checkpoints.save(

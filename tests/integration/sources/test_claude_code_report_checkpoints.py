@@ -54,3 +54,17 @@ def test_rerun_uses_checkpoint_and_matches_a_cold_read(tmp_path: Path) -> None:
     assert warm_after["totals"] == cold_after["totals"]
     assert warm_after["totals"]["requests"] == cold["totals"]["requests"] + 1
     assert warm_after["totals"]["tokens"]["output"] == cold["totals"]["tokens"]["output"] + 40
+
+
+def test_a_reply_still_streaming_during_a_report_gets_its_final_usage_in_the_next(tmp_path: Path) -> None:
+    config = tmp_path / "claude"
+    session = config / "projects" / "-home-u-app" / "S9.jsonl"
+    session.parent.mkdir(parents=True)
+    session.write_text(_line("msgLive", "2025-12-01T10:00:00.000Z", 3) + "\n")
+    state = tmp_path / "state"
+    assert _report(config, state)["totals"]["tokens"]["output"] == 3
+    with open(session, "a") as handle:
+        handle.write(_line("msgLive", "2025-12-01T10:00:04.000Z", 40) + "\n")  # the reply's final line
+    again = _report(config, state)
+    assert again["totals"] == _report(config, tmp_path / "fresh-state")["totals"]
+    assert (again["totals"]["requests"], again["totals"]["tokens"]["output"]) == (1, 40)

@@ -166,11 +166,27 @@ def test_restart_from_checkpoint_is_exact_and_reads_only_new_lines(tmp_path: Pat
     again = ClaudeCodeSource([config], checkpoints=store, settle_s=0)
     replayed = {e.id: e for e in again.poll().events}  # the history from the checkpoint, plus msgD
     assert set(replayed) == {e.id for e in before} | {"cc:msgD:reqD"}
-    assert all(replayed[e.id] == e for e in before)
+    assert all(replayed[e.id] == e for e in before if e.id != "cc:msgA:reqA")
+    # msgA's bigger copy arrived after the checkpoint: the restarted reader hands its history out
+    # again, so it takes the final usage, as a cold read of the same files does
+    assert replayed["cc:msgA:reqA"].output_tokens == 500 and again.dedupe.late_duplicates == 0
+    cold = {e.id: e for e in ClaudeCodeSource([config], settle_s=0).poll().events}
+    assert replayed == cold
     assert again.poll().events == []
-    assert again.dedupe.late_duplicates == 1  # msgA was already emitted with 120 output tokens
     assert again.health().garbage_lines == first.health().garbage_lines == 1  # counted before the restart
     assert list(again.garbage.recent) == list(first.garbage.recent)
+
+
+def test_a_message_emitted_in_this_process_is_not_retracted_by_a_later_bigger_copy(tmp_path: Path) -> None:
+    config = tmp_path / "claude"
+    write_fixture(config)
+    source = ClaudeCodeSource([config], settle_s=0)
+    first = {e.id: e for e in source.poll().events}
+    main = config / "projects" / "-home-u-app" / "S1.jsonl"
+    with open(main, "a") as handle:
+        handle.write(_assistant("msgA", "reqA", SONNET, _usage(10, 500, 1000, 5000, (400, 600))) + "\n")
+    assert source.poll().events == []
+    assert source.dedupe.late_duplicates == 1 and first["cc:msgA:reqA"].output_tokens != 500
 
 
 def test_live_file_waits_until_settled(tmp_path: Path) -> None:
@@ -215,3 +231,20 @@ def test_fast_mode_messages_are_priced_at_fast_mode_rates(tmp_path: Path) -> Non
     assert standard.cost_micros == 100 * 5 + 2000 * 25 + 1000 * 6.25 + 2000 * 10 + 40_000 * 0.5 == 96_750
     assert fast.cost_micros == 100 * 30 + 2000 * 150 + 1000 * 37.5 + 2000 * 60 + 40_000 * 3 == 580_500
     assert (fast.speed, standard.speed) == ("fast", None)
+
+
+def test_after_a_restart_the_history_of_a_deleted_transcript_is_delivered_at_once(tmp_path: Path) -> None:
+    config = tmp_path / "claude"
+    write_fixture(config)
+    store = CheckpointStore(tmp_path / "state")
+    first = ClaudeCodeSource([config], checkpoints=store, settle_s=0)
+    first.poll()
+    first.close()
+    by_file: dict[str, set[str]] = {}
+    for entry in first.dedupe.entries:
+        by_file.setdefault(first.follower.files[entry.file_key].path, set()).add(entry.event_id)
+    gone = next(p for p in by_file if "subagents" in p)
+    assert by_file[gone] and len(by_file) > 1
+    Path(gone).unlink()
+    again = ClaudeCodeSource([config], checkpoints=store, settle_s=3600)  # every other file is fresh
+    assert {e.id for e in again.poll().events} == by_file[gone]
