@@ -27,6 +27,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--from-start", action="store_true", help="print what is already there first")
     p.add_argument("--interval", type=float, default=1.0, metavar="S", help="poll interval (default 1 s)")
     p.add_argument("--once", action="store_true", help="print what there is and exit (implies --from-start)")
+    p.add_argument("--config", type=Path, metavar="PATH", help="config file (its price overrides)")
     p.set_defaults(func=run)
 
 
@@ -56,9 +57,15 @@ def _print_lines(out: TextIO, events: list[Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from claudetop.config import default_sink_path
+    from claudetop.analysis.report import pricebook_for
+    from claudetop.config import ConfigError, default_sink_path, load_config
     from claudetop.sources import ProgressPrinter, Watcher, open_sources
 
+    try:
+        config = load_config(args.config)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return EXIT_USAGE
     sinks = list(args.sink)
     if not sinks and not args.jsonl and args.claude_code is None:
         sinks = [default_sink_path()]
@@ -71,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         use_claude_code=code_dirs is not None,
         start_at_end=not from_start,
         settle_s=0 if args.once else 2.0,
+        pricebook=pricebook_for(config),
     )
     if not sources:
         print("claudetop tail: nothing to read", file=sys.stderr)

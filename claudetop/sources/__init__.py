@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from claudetop.pricing import PriceBook
 from claudetop.sinks import is_postgres_target
 from claudetop.sources.checkpoints import CheckpointStore, default_checkpoint_dir
 from claudetop.sources.claude_code import ClaudeCodeSource, config_dirs, read_claude_code
@@ -29,12 +30,14 @@ def open_sources(
     checkpoints: CheckpointStore | None = None,
     start_at_end: bool = False,
     settle_s: float = 2.0,
+    pricebook: PriceBook | None = None,
 ) -> list[Source]:
     """Sources for the CLI's ``--sink``/``--jsonl``/``--claude-code`` options.
 
     A sink path ending in ``.jsonl`` is read as JSONL, a ``postgresql://`` URL as the fleet database
     (``claudetop.sources.postgres``, needs psycopg). ``claude_code`` lists config dirs; an empty
-    list with ``use_claude_code`` (a bare ``--claude-code``) means the discovered ones.
+    list with ``use_claude_code`` (a bare ``--claude-code``) means the discovered ones. Claude Code
+    messages are priced with ``pricebook`` (the config's overrides; default: published prices).
     """
     sources: list[Source] = []
     for target in sinks:
@@ -53,7 +56,13 @@ def open_sources(
     if use_claude_code or claude_code:
         dirs = list(claude_code) if claude_code else None
         sources.append(
-            ClaudeCodeSource(dirs, checkpoints=checkpoints, start_at_end=start_at_end, settle_s=settle_s)
+            ClaudeCodeSource(
+                dirs,
+                checkpoints=checkpoints,
+                pricebook=pricebook,
+                start_at_end=start_at_end,
+                settle_s=settle_s,
+            )
         )
     return sources
 

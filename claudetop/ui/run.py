@@ -58,12 +58,14 @@ def build_app(options: MonitorOptions, config: Config, env: dict[str, str] | Non
         raise ConfigError.single("--theme", None, f"unknown theme {theme!r} (available: {available})")
     keymap = keymap_from_config(config.keys, str(options.config or default_config_path()))
     targets = list(options.sinks) or [sink_target(config)]
+    book = pricebook_for(config)
     sources: list[Source] = list(
         open_sources(
             sinks=targets,
             jsonl=list(options.jsonl),
             claude_code=list(options.claude_code),
             use_claude_code=not options.no_claude_code,
+            pricebook=book,
         )
     )
     budget = options.budget_usd or config.monitoring.monthly_budget_usd
@@ -72,7 +74,7 @@ def build_app(options: MonitorOptions, config: Config, env: dict[str, str] | Non
         sources,
         monitor_aggregator(),
         config,
-        RateTable(pricebook_for(config)),
+        RateTable(book),
         open_store=(lambda: PolicyStore(policy_target, config=config)) if policy_target else None,
         clock=options.clock or (lambda: datetime.now(UTC)),
         budget_micros=micros_from_usd(budget) if budget is not None else None,

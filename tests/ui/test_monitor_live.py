@@ -4,6 +4,7 @@ store. No stand-ins."""
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from claudetop.policies import PolicyStore
 from claudetop.sinks import SQLiteSink, open_sink
 from claudetop.ui.options import MonitorOptions
 from claudetop.ui.run import build_app
+from tests.integration.sources.transcript_lines import assistant_line
 from tests.ui.screen_text import screen_text
 
 SONNET_INPUT_PER_MTOK = 3  # USD, published price for claude-sonnet-4-6
@@ -149,3 +151,23 @@ async def test_history_from_an_earlier_month_is_read_but_the_panels_say_this_mon
         assert app.latest.total_requests == 0
         assert [s.events_read for s in app.latest.header.sources] == [4]
     assert "no calls this month" in text
+
+
+async def test_claude_code_spend_on_screen_follows_the_config_price_overrides(tmp_path: Path) -> None:
+    session = tmp_path / "claude" / "projects" / "-home-u-app" / "S9.jsonl"
+    session.parent.mkdir(parents=True)
+    ts = datetime.now(UTC) - timedelta(minutes=5)
+    session.write_text(assistant_line("msgA", ts.strftime("%Y-%m-%dT%H:%M:%S.000Z"), 40) + "\n")
+    settled = ts.timestamp()
+    os.utime(session, (settled, settled))  # the reply is over: no need to wait for the file to settle
+    config = Config.model_validate(
+        {"pricing": {"models": {"claude-haiku-4-5": {"input_per_mtok": 2, "output_per_mtok": 10}}}}
+    )
+    options = MonitorOptions(
+        sinks=(str(tmp_path / "events.db"),), claude_code=(tmp_path / "claude",), delay_s=0.1
+    )
+    app = build_app(options, config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.6)
+        assert app.latest is not None
+        assert (app.latest.total_requests, app.latest.total_cost_micros) == (1, 7 * 2 + 40 * 10)

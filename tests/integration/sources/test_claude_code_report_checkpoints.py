@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.ingest import generate_corpus
+from tests.integration.sources.transcript_lines import assistant_line
 
 
 def _report(config: Path, state: Path) -> dict[str, Any]:
@@ -20,18 +21,6 @@ def _report(config: Path, state: Path) -> dict[str, Any]:
     out = subprocess.run(cmd, env=env, capture_output=True, check=True, timeout=120).stdout
     data: dict[str, Any] = json.loads(out)
     return data
-
-
-def _line(mid: str, ts: str, output: int) -> str:
-    return json.dumps(
-        {
-            "type": "assistant", "sessionId": "S9", "version": "2.0.14", "requestId": f"req-{mid}",
-            "timestamp": ts, "isSidechain": False,
-            "message": {"id": mid, "model": "claude-haiku-4-5-20251001", "content": [],
-                        "usage": {"input_tokens": 7, "output_tokens": output}},
-        },
-        separators=(",", ":"),  # as Claude Code writes it (ccusage only looks at '"usage":{')
-    )  # fmt: skip
 
 
 def test_rerun_uses_checkpoint_and_matches_a_cold_read(tmp_path: Path) -> None:
@@ -46,9 +35,11 @@ def test_rerun_uses_checkpoint_and_matches_a_cold_read(tmp_path: Path) -> None:
 
     session = next((config / "projects").rglob("*.jsonl"))
     with open(session, "a") as handle:
-        handle.write(_line("msgNew", "2025-12-01T10:00:00.000Z", 3) + "\n")
-        handle.write(_line("msgNew", "2025-12-01T10:00:01.000Z", 40) + "\n")  # streamed: final usage wins
-        handle.write(_line("msgPartial", "2025-12-01T10:00:02.000Z", 5))  # no newline yet: not read
+        handle.write(assistant_line("msgNew", "2025-12-01T10:00:00.000Z", 3) + "\n")
+        handle.write(
+            assistant_line("msgNew", "2025-12-01T10:00:01.000Z", 40) + "\n"
+        )  # streamed: final usage wins
+        handle.write(assistant_line("msgPartial", "2025-12-01T10:00:02.000Z", 5))  # no newline yet: not read
     warm_after = _report(config, state)
     cold_after = _report(config, tmp_path / "fresh-state")
     assert warm_after["totals"] == cold_after["totals"]
@@ -60,11 +51,13 @@ def test_a_reply_still_streaming_during_a_report_gets_its_final_usage_in_the_nex
     config = tmp_path / "claude"
     session = config / "projects" / "-home-u-app" / "S9.jsonl"
     session.parent.mkdir(parents=True)
-    session.write_text(_line("msgLive", "2025-12-01T10:00:00.000Z", 3) + "\n")
+    session.write_text(assistant_line("msgLive", "2025-12-01T10:00:00.000Z", 3) + "\n")
     state = tmp_path / "state"
     assert _report(config, state)["totals"]["tokens"]["output"] == 3
     with open(session, "a") as handle:
-        handle.write(_line("msgLive", "2025-12-01T10:00:04.000Z", 40) + "\n")  # the reply's final line
+        handle.write(
+            assistant_line("msgLive", "2025-12-01T10:00:04.000Z", 40) + "\n"
+        )  # the reply's final line
     again = _report(config, state)
     assert again["totals"] == _report(config, tmp_path / "fresh-state")["totals"]
     assert (again["totals"]["requests"], again["totals"]["tokens"]["output"]) == (1, 40)

@@ -12,6 +12,7 @@ from pathlib import Path
 from claudetop.model import UsageEvent
 from claudetop.pricing import price_event
 from claudetop.sinks import JsonlSink
+from tests.integration.sources.transcript_lines import assistant_line
 
 
 def _write(path: Path, first: int, count: int) -> None:
@@ -66,3 +67,32 @@ def test_closed_pipe_is_a_clean_exit(tmp_path: Path) -> None:
     assert first.startswith(b"2026-01-02T03:04:05.000Z\thook")
     assert tail.returncode == 0, err
     assert b"Traceback" not in err
+
+
+def test_claude_code_costs_follow_the_config_price_overrides(tmp_path: Path) -> None:
+    session = tmp_path / "claude" / "projects" / "-home-u-app" / "S9.jsonl"
+    session.parent.mkdir(parents=True)
+    session.write_text(assistant_line("msgA", "2026-01-02T03:04:05.000Z", 40) + "\n")
+    config = tmp_path / "claudetop.toml"
+    config.write_text('[pricing.models."claude-haiku-4-5"]\ninput_per_mtok = 2\noutput_per_mtok = 10\n')
+    cmd = [sys.executable, "-m", "claudetop", "tail", "--claude-code", str(tmp_path / "claude"), "--once"]
+    published = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True).stdout
+    overridden = subprocess.run(
+        [*cmd, "--config", str(config)], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    assert published.split("\t")[-1].strip() == "0.000207"  # 7 x $1/MTok + 40 x $5/MTok
+    assert overridden.split("\t")[-1].strip() == "0.000414"  # 7 x $2/MTok + 40 x $10/MTok
+
+
+def test_a_bad_config_is_a_usage_error_with_its_line(tmp_path: Path) -> None:
+    config = tmp_path / "claudetop.toml"
+    config.write_text('theme = "dark"\n[pricing.models."claude-haiku-4-5"]\ninput_per_mtok = "cheap"\n')
+    cmd = [sys.executable, "-m", "claudetop", "tail", "--jsonl", str(tmp_path / "x.jsonl"), "--once"]
+    done = subprocess.run(
+        [*cmd, "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert f"{config}:3" in done.stderr and "Traceback" not in done.stderr
