@@ -40,7 +40,7 @@ from claudetop._version import __version__
 from claudetop.model import UsageEvent
 from claudetop.pricing import PriceBook, default_pricebook
 from claudetop.sources.checkpoints import CheckpointStore
-from claudetop.sources.claude_code_scan import Record, scan_spans, split_file, workers_for
+from claudetop.sources.claude_code_scan import Record, lines_in, scan_spans, split_file, workers_for
 from claudetop.sources.jsonl import Chunk, FileState, GarbageLog, LineFollower
 from claudetop.sources.progress import Progress
 from claudetop.sources.types import SourceDelta, SourceHealth
@@ -94,12 +94,6 @@ def _project_of(path: str, root: str) -> str:
     rel = os.path.relpath(path, root)
     first = rel.split(os.sep, 1)[0]
     return first if os.sep in rel and first.strip() else "unknown"
-
-
-def _line_number(path: str, offset: int) -> int:
-    """1-based number of the line starting at byte ``offset`` (only needed to report garbage)."""
-    with open(path, "rb") as handle:
-        return handle.read(offset).count(b"\n") + 1
 
 
 @dataclass(slots=True)
@@ -431,7 +425,7 @@ class ClaudeCodeSource:
             for record in result.records:
                 add(record, project, key, cost_of)
             if result.garbage:
-                first = 1 if span.start == 0 else _line_number(span.path, span.start)
+                first = 1 + lines_in(span.path, 0, span.start)
                 for _offset, line, reason in result.garbage:
                     self.garbage.add(span.path, first + line, reason)
             if state.offset == span.start:

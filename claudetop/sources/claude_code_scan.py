@@ -251,9 +251,9 @@ def scan_span(span: Span) -> SpanResult:
     return result
 
 
-def _lines_in(path: str, start: int, end: int) -> int:
-    """Newlines in bytes ``[start, end)`` of a file: counted again only when a garbage line needs its
-    number, so the scan does not count every line of every block."""
+def lines_in(path: str, start: int, end: int) -> int:
+    """Newlines in bytes ``[start, end)`` of a file, read in blocks: counted only when a garbage line
+    needs its number, so the scan does not count every line of every block."""
     count = 0
     with open(path, "rb") as handle:
         handle.seek(start)
@@ -277,7 +277,7 @@ def _scan_block(data: bytes, limit: int, base: int, span: Span, result: SpanResu
             record = _parse_marked(data[start:end], span.path, base + start)
         except NotJson as err:
             if before is None:
-                before = _lines_in(span.path, span.start, base)
+                before = lines_in(span.path, span.start, base)
             line = before + data.count(b"\n", 0, start)
             result.garbage.append((base + start, line, str(err)[:120]))
             record = None
