@@ -4,7 +4,13 @@
 file by inode, not by name, so a rotation (``x.jsonl`` renamed to ``x.jsonl.1``, a new ``x.jsonl``
 created) finishes the old inode under its new name before the new file is read. Only complete
 lines are consumed: a partial last line stays unread until its newline arrives. A file that got
-smaller than what was read was truncated (or copy-truncated) and is read again from the start.
+smaller than what was read was truncated and is read again from the start.
+
+Each file also has a fingerprint of its first ``HEAD_BYTES``, checked whenever it has new bytes to
+read. A different head on a known inode is another file (the inode of a deleted file is reused at
+once): it is read from the start. A new inode whose head is that of a known file is a copy of it:
+with ``follow_rotated``, that is a copy-truncate rotation (``x.jsonl`` copied to ``x.jsonl.1``,
+then truncated), so the copy is read on from where the original got to, not again.
 
 ``poll`` is stat-based and synchronous, so report code can use it without any thread; ``Watcher``
 adds a ``watchfiles`` thread whose only job is to wake a waiting monitor early.
@@ -16,6 +22,7 @@ adds a ``watchfiles`` thread whose only job is to wake a waiting monitor early.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -36,6 +43,9 @@ from claudetop.sources.types import SourceDelta, SourceHealth
 
 CHUNK_BYTES = 16 * 1024 * 1024
 FORGET_AFTER_MISSES = 3
+HEAD_BYTES = 4096
+"""How much of a file's start is its fingerprint: Claude Code transcripts of one project often share
+their first ~100 bytes; 4 KiB normally holds the whole first line, with its unique ids."""
 _ROTATED = re.compile(r"^(?P<base>.+)\.(?P<n>\d+)$")
 
 
@@ -51,13 +61,22 @@ class FileState:
     size: int = 0
     missed: int = 0
     """Consecutive reads that did not find this inode (a rename may hide it from one scan)."""
+    head: tuple[int, str] | None = None
+    """Fingerprint of the file's first bytes (how many, their hash); None until the file is read."""
 
     @property
     def key(self) -> str:
         return f"{self.dev}:{self.ino}"
 
+    def starts(self, head: bytes) -> bool:
+        """Whether a file beginning with ``head`` begins as this one did when its fingerprint was taken."""
+        return self.head is not None and _fingerprint(head[: self.head[0]]) == self.head
+
     def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "offset": self.offset, "line": self.line}
+        out: dict[str, Any] = {"path": self.path, "offset": self.offset, "line": self.line}
+        if self.head is not None:
+            out["head"] = list(self.head)
+        return out
 
 
 @dataclass(frozen=True)
@@ -182,6 +201,7 @@ class LineFollower:
     ) -> Iterator[Chunk]:
         """Yield the complete lines added since the last read, file by file, in chunks."""
         stats = self.stat_all() if stats is None else stats
+        known = [s for s in self.files.values() if s.head is not None] if self.follow_rotated else []
         live: set[str] = set()
         for path, st in stats:
             key = f"{st.st_dev}:{st.st_ino}"
@@ -195,8 +215,10 @@ class LineFollower:
                 self.truncations += 1
                 state.offset = 0
                 state.line = 0
+                state.head = None
             state.size = st.st_size
             if st.st_size > state.offset:
+                self._identify(state, known)
                 yield from self._read_file(state, st.st_size, progress)
             if progress is not None:
                 progress.advance(0, files=1)
@@ -205,6 +227,27 @@ class LineFollower:
                 state.missed += 1
                 if state.missed >= FORGET_AFTER_MISSES:
                     del self.files[key]
+
+    def _identify(self, state: FileState, known: list[FileState]) -> None:
+        """Check, before reading on from ``state.offset``, that the file is the one read so far.
+
+        Only called for a file with new bytes, so a poll over thousands of quiet files opens none.
+        A fingerprint taken while the file was shorter than ``HEAD_BYTES`` is extended here. A file
+        never read is compared with the ``known`` ones, those fingerprinted before this read (not
+        each other: a first read of many files stays linear), for being a copy of one."""
+        head = _read_head(state)
+        if head is None:
+            return  # gone or renamed again since the scan; reading it fails the same way
+        if state.head is not None and not state.starts(head):
+            state.offset = 0  # another file on a reused inode
+            state.line = 0
+            state.head = None
+        if state.head is None and state.offset == 0:
+            original = next((s for s in known if 0 < s.offset <= state.size and s.starts(head)), None)
+            if original is not None:  # a copy-truncate rotation's copy: what it holds was read
+                state.offset = original.offset
+                state.line = original.line
+        state.head = _fingerprint(head)
 
     def _read_file(self, state: FileState, size: int, progress: Progress | None) -> Iterator[Chunk]:
         try:
@@ -248,7 +291,26 @@ class LineFollower:
         """Resume from ``checkpoint()`` output; inodes no longer present are forgotten at the next read."""
         for key, item in saved.items():
             dev, ino = (int(x) for x in key.split(":"))
-            self.files[key] = FileState(str(item["path"]), dev, ino, int(item["offset"]), int(item["line"]))
+            state = FileState(str(item["path"]), dev, ino, int(item["offset"]), int(item["line"]))
+            if "head" in item:  # absent from checkpoints saved before fingerprints: taken at the next read
+                state.head = (int(item["head"][0]), str(item["head"][1]))
+            self.files[key] = state
+
+
+def _fingerprint(head: bytes) -> tuple[int, str]:
+    return len(head), hashlib.blake2b(head, digest_size=16).hexdigest()
+
+
+def _read_head(state: FileState) -> bytes | None:
+    """The first ``HEAD_BYTES`` (at most ``state.size``) of the file; None if its path no longer holds it."""
+    try:
+        with open(state.path, "rb") as handle:
+            st = os.fstat(handle.fileno())
+            if (st.st_dev, st.st_ino) != (state.dev, state.ino):
+                return None
+            return handle.read(min(HEAD_BYTES, state.size))
+    except OSError:
+        return None
 
 
 def _last_line_end(path: str, size: int) -> int:
