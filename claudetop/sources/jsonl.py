@@ -189,10 +189,15 @@ class LineFollower:
         return total
 
     def start_at_end(self) -> None:
-        """Skip everything already written (``tail -f`` semantics), up to the last complete line."""
+        """Skip everything already written (``tail -f`` semantics), up to the last complete line.
+
+        Lines are still counted from the start of the file, so a later garbage line's ``path:line`` is
+        right."""
         for path, st in self.stat_all():
             state = FileState(path, st.st_dev, st.st_ino)
             state.offset = _last_line_end(path, st.st_size)
+            if self.count_lines:
+                state.line = _newlines_before(path, state.offset)
             state.size = st.st_size
             self.files[state.key] = state
 
@@ -311,6 +316,19 @@ def _read_head(state: FileState) -> bytes | None:
             return handle.read(min(HEAD_BYTES, state.size))
     except OSError:
         return None
+
+
+def _newlines_before(path: str, offset: int) -> int:
+    """How many lines end within the first ``offset`` bytes of ``path`` (read in blocks)."""
+    count = 0
+    with open(path, "rb") as handle:
+        while offset > 0:
+            block = handle.read(min(CHUNK_BYTES, offset))
+            if not block:
+                break
+            count += block.count(b"\n")
+            offset -= len(block)
+    return count
 
 
 def _last_line_end(path: str, size: int) -> int:

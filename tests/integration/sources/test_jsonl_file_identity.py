@@ -118,6 +118,17 @@ def test_copytruncate_rotation_reads_each_event_once(tmp_path: Path) -> None:
     assert source.garbage.count == 0
 
 
+def test_start_at_end_numbers_later_lines_from_the_start_of_the_file(tmp_path: Path) -> None:
+    log = tmp_path / "x.jsonl"
+    log.write_bytes(_lines(range(100)))
+    source = JsonlSource([log], start_at_end=True)
+    assert source.poll().events == []
+    with open(log, "ab") as handle:
+        handle.write(_line(100) + b"not json\n")
+    assert [e.id for e in source.poll().events] == ["e100"]
+    assert [r.split(": ")[0] for r in source.garbage.recent] == [f"{log}:102"]
+
+
 def test_copytruncate_copy_on_the_reused_inode_of_the_oldest_rotation(tmp_path: Path) -> None:
     """logrotate deletes the oldest rotation, then copies: the copy may get that file's inode."""
     log, oldest = tmp_path / "x.jsonl", tmp_path / "x.jsonl.2"
