@@ -476,7 +476,7 @@ class JsonlSource:
                 delta.batches.append(BatchState.model_validate(data["batch"]))
             else:
                 delta.events.append(UsageEvent.model_validate_json(line))
-        except (ValidationError, ValueError) as err:
+        except (ValidationError, ValueError, RecursionError) as err:  # json recurses on nested arrays
             self.garbage.add(path, number, _short_reason(err))
 
     def health(self) -> SourceHealth:

@@ -129,6 +129,15 @@ def test_start_at_end_numbers_later_lines_from_the_start_of_the_file(tmp_path: P
     assert [r.split(": ")[0] for r in source.garbage.recent] == [f"{log}:102"]
 
 
+def test_too_deeply_nested_line_is_garbage_and_the_rest_is_read(tmp_path: Path) -> None:
+    log = tmp_path / "x.jsonl"
+    deep = b'{"batch":' + b"[" * 100_000 + b"\n"
+    log.write_bytes(_lines(range(1, 4)) + deep + _line(4))
+    source = JsonlSource([log])
+    assert [e.id for e in source.poll().events] == ["e1", "e2", "e3", "e4"]
+    assert [r.split(": ")[0] for r in source.garbage.recent] == [f"{log}:4"]
+
+
 def test_copytruncate_copy_on_the_reused_inode_of_the_oldest_rotation(tmp_path: Path) -> None:
     """logrotate deletes the oldest rotation, then copies: the copy may get that file's inode."""
     log, oldest = tmp_path / "x.jsonl", tmp_path / "x.jsonl.2"
