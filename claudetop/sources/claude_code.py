@@ -351,6 +351,8 @@ class ClaudeCodeSource:
         self._dirty = False
         self._days: dict[str, date] = {}
         self._priced_upto = 0
+        self._unreadable: dict[str, str] = {}
+        """Transcripts that could not be opened at the last try, and why."""
         if checkpoints is not None:
             saved = checkpoints.load(self.kind, self._identity)
             if saved is not None and saved.get("entries_format") == _ENTRIES_FORMAT:
@@ -396,6 +398,7 @@ class ClaudeCodeSource:
                 entry.emitted = True
                 out.append(entry)
         self.events_read += len(out)
+        self.progress.finish()
         due = time.monotonic() - self._last_save >= CHECKPOINT_EVERY_S
         if self._checkpoints is not None and self._dirty and due:
             self.save_checkpoint()
@@ -416,6 +419,10 @@ class ClaudeCodeSource:
         for result in scan_spans(spans, workers):
             span = result.span
             state = states[(span.dev, span.ino)]
+            if result.unreadable is not None:
+                self._unreadable[span.path] = result.unreadable
+                continue
+            self._unreadable.pop(span.path, None)
             if not result.same_file:
                 continue
             project = project_cache.get(span.path)
@@ -530,6 +537,9 @@ class ClaudeCodeSource:
         message = None if ok else "no Claude Code projects directory found"
         if self.dedupe.late_duplicates:
             message = f"{self.dedupe.late_duplicates} late duplicate messages ignored"
+        if self._unreadable:
+            path, why = next(iter(self._unreadable.items()))
+            ok, message = False, f"cannot read {len(self._unreadable)} transcript(s), e.g. {path}: {why}"
         return SourceHealth(
             name=self.name,
             ok=ok,

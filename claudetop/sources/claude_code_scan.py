@@ -220,6 +220,8 @@ class SpanResult:
     """Where complete lines end: the next read of the file starts here (``span.start`` if none)."""
     same_file: bool = True
     """False when the path now names another inode (renamed since the scan): nothing was read."""
+    unreadable: str | None = None
+    """Why the file could not be opened (e.g. permission denied): nothing was read."""
 
 
 def scan_span(span: Span) -> SpanResult:
@@ -227,8 +229,11 @@ def scan_span(span: Span) -> SpanResult:
     result = SpanResult(span, consumed=span.start)
     try:
         handle = open(span.path, "rb", buffering=0)  # noqa: SIM115 - closed below
-    except OSError:
+    except FileNotFoundError:
         result.same_file = False
+        return result
+    except OSError as err:
+        result.unreadable = err.strerror or type(err).__name__
         return result
     with handle:
         st = os.fstat(handle.fileno())
@@ -248,7 +253,22 @@ def scan_span(span: Span) -> SpanResult:
             carry = data[last:]
             base += last
         result.consumed = base
+        if USAGE_MARKER in carry:
+            _take_unterminated(carry, span, result)
     return result
+
+
+def _take_unterminated(line: bytes, span: Span, result: SpanResult) -> None:
+    """A usage line that ends the file without a newline (a copied or edited transcript; Claude Code
+    itself writes whole lines) counts as ccusage counts it, once it parses: a JSON object that
+    parses is complete, while one still being written does not parse and waits for the rest."""
+    try:
+        record = _parse_marked(line, span.path, result.consumed)
+    except NotJson:
+        return
+    result.consumed += len(line)
+    if record is not None:
+        result.records.append(record)
 
 
 def lines_in(path: str, start: int, end: int) -> int:

@@ -58,6 +58,13 @@ class Progress:
             self._total = total
             self._files_total = files_total
 
+    def finish(self) -> None:
+        """The planned read is over: what it did not consume (a last line still being written, a file
+        that cannot be opened) is no longer pending, so the read shows as complete."""
+        with self._lock:
+            self._total = self._done
+            self._files_total = self._files_done
+
     def advance(self, amount: int, files: int = 0) -> None:
         with self._lock:
             self._done += amount

@@ -39,7 +39,7 @@ def test_rerun_uses_checkpoint_and_matches_a_cold_read(tmp_path: Path) -> None:
         handle.write(
             assistant_line("msgNew", "2025-12-01T10:00:01.000Z", 40) + "\n"
         )  # streamed: final usage wins
-        handle.write(assistant_line("msgPartial", "2025-12-01T10:00:02.000Z", 5))  # no newline yet: not read
+        handle.write(assistant_line("msgPartial", "2025-12-01T10:00:02.000Z", 5)[:-20])  # still being written
     warm_after = _report(config, state)
     cold_after = _report(config, tmp_path / "fresh-state")
     assert warm_after["totals"] == cold_after["totals"]

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import pwd
-import shutil
-import tempfile
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -17,6 +14,7 @@ from claudetop.model import BatchState, BatchStatus, PolicyMode, PolicyName, Usa
 from claudetop.sinks import SQLiteSink, connect_sqlite
 from claudetop.sources import CheckpointStore, SinkSource
 from claudetop.sources.sink_history import read_sink_history
+from tests.as_nobody import needs_root, run_as_nobody, world_readable_dir
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
@@ -126,60 +124,39 @@ def test_checkpoint_restart_reads_only_the_rest(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def world_readable_dir() -> Iterator[Path]:
-    """A directory outside root's private pytest tree, so another user can reach files in it."""
-    path = Path(tempfile.mkdtemp(prefix="claudetop-ro-"))
-    path.chmod(0o755)
-    yield path
-    path.chmod(0o755)
-    shutil.rmtree(path)
+def shared_dir() -> Iterator[Path]:
+    with world_readable_dir() as path:
+        yield path
 
 
 def _read_as_nobody(db: Path) -> list[str]:
-    """Fork, drop to ``nobody`` (the interpreter is already loaded: root's venv need not be reachable),
-    read the sink both ways — incrementally and as SQL-aggregated history (what ``report`` and the
-    monitor do first) — and report (events, immutable fallback used, healthy, history events)
-    through a pipe."""
-    nobody = pwd.getpwnam("nobody")
-    rfd, wfd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the child
-        code = 1
-        try:
-            os.close(rfd)
-            os.setgid(nobody.pw_gid)
-            os.setuid(nobody.pw_uid)
-            source = SinkSource(db)
-            events = source.poll().events
-            history = read_sink_history(db, minute_span_s=3600, detail_span_s=3600)
-            os.write(wfd, f"{len(events)} {source.immutable} {source.health().ok} {history.events}".encode())
-            code = 0
-        except BaseException as err:
-            os.write(wfd, f"error {err!r}".encode())
-        finally:
-            os._exit(code)
-    os.close(wfd)
-    with os.fdopen(rfd) as pipe:
-        out = pipe.read()
-    os.waitpid(pid, 0)
-    return out.split()
+    """Read the sink as ``nobody`` both ways — incrementally and as SQL-aggregated history (what
+    ``report`` and the monitor do first): (events, immutable fallback used, healthy, history events)."""
+
+    def read() -> str:
+        source = SinkSource(db)
+        events = source.poll().events
+        history = read_sink_history(db, minute_span_s=3600, detail_span_s=3600)
+        return f"{len(events)} {source.immutable} {source.health().ok} {history.events}"
+
+    return run_as_nobody(read).split()
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the reader as another user (nobody)")
-def test_reads_a_sink_the_user_cannot_write(world_readable_dir: Path) -> None:
+@needs_root
+def test_reads_a_sink_the_user_cannot_write(shared_dir: Path) -> None:
     """Owner writes; another user with read-only access to the file and its directory still reads it."""
-    db = world_readable_dir / "sink.db"
+    db = shared_dir / "sink.db"
     with SQLiteSink(db) as sink:
         sink.write_events(_events("ro", 7))
         db.chmod(0o644)
         for suffix in ("-wal", "-shm"):
             if Path(f"{db}{suffix}").exists():
                 Path(f"{db}{suffix}").chmod(0o644)
-        world_readable_dir.chmod(0o555)
+        shared_dir.chmod(0o555)
         count, _immutable, ok, history = _read_as_nobody(db)
         assert (count, ok, history) == ("7", "True", "7")
-    world_readable_dir.chmod(0o755)
+    shared_dir.chmod(0o755)
     for suffix in ("-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
-    world_readable_dir.chmod(0o555)
+    shared_dir.chmod(0o555)
     assert _read_as_nobody(db) == ["7", "True", "True", "7"], "no -shm can be created: immutable fallback"

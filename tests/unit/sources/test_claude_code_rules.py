@@ -248,3 +248,21 @@ def test_after_a_restart_the_history_of_a_deleted_transcript_is_delivered_at_onc
     Path(gone).unlink()
     again = ClaudeCodeSource([config], checkpoints=store, settle_s=3600)  # every other file is fresh
     assert {e.id for e in again.poll().events} == by_file[gone]
+
+
+def test_a_usage_line_ending_the_file_without_a_newline_counts_once_complete(tmp_path: Path) -> None:
+    transcript = tmp_path / "projects" / "-home-u-app" / "S1.jsonl"
+    transcript.parent.mkdir(parents=True)
+    done = _assistant("msgA", "reqA", HAIKU, _usage(1, 2, 0, 0))
+    being_written = _assistant("msgB", "reqB", HAIKU, _usage(3, 4, 0, 0))
+    transcript.write_text(done + "\n" + being_written[:-30])
+    source = ClaudeCodeSource([tmp_path], settle_s=0)
+    assert [e.id for e in source.poll().events] == ["cc:msgA:reqA"]
+    assert source.health().garbage_lines == 0  # half a line is not garbage: its rest is on the way
+    with open(transcript, "a") as handle:
+        handle.write(being_written[-30:])  # complete, but (like a copied transcript) no newline
+    assert [(e.id, e.output_tokens) for e in source.poll().events] == [("cc:msgB:reqB", 4)]
+    with open(transcript, "a") as handle:
+        handle.write("\n" + _assistant("msgC", "reqC", HAIKU, _usage(5, 6, 0, 0)) + "\n")
+    assert [e.id for e in source.poll().events] == ["cc:msgC:reqC"]
+    assert source.progress.snapshot().complete and source.health().garbage_lines == 0
