@@ -40,8 +40,8 @@ from claudetop._version import __version__
 from claudetop.model import UsageEvent
 from claudetop.pricing import PriceBook, default_pricebook
 from claudetop.sources.checkpoints import CheckpointStore
-from claudetop.sources.claude_code_scan import Record, lines_in, scan_spans, split_file, workers_for
-from claudetop.sources.jsonl import Chunk, FileState, GarbageLog, LineFollower
+from claudetop.sources.claude_code_scan import Record, scan_spans, split_file, workers_for
+from claudetop.sources.jsonl import Chunk, FileState, GarbageLog, LineFollower, count_newlines
 from claudetop.sources.progress import Progress
 from claudetop.sources.types import SourceDelta, SourceHealth
 
@@ -432,7 +432,7 @@ class ClaudeCodeSource:
             for record in result.records:
                 add(record, project, key, cost_of)
             if result.garbage:
-                first = 1 + lines_in(span.path, 0, span.start)
+                first = 1 + count_newlines(span.path, 0, span.start)
                 for _offset, line, reason in result.garbage:
                     self.garbage.add(span.path, first + line, reason)
             if state.offset == span.start:

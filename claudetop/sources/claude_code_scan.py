@@ -25,6 +25,8 @@ from typing import Any
 
 import orjson
 
+from claudetop.sources.jsonl import count_newlines
+
 USAGE_MARKER = b'"usage":{'
 _NULL_KEYS = frozenset(
     b"id cwd model speed costUSD version sessionId requestId isApiErrorMessage cache_read_input_tokens "
@@ -271,21 +273,6 @@ def _take_unterminated(line: bytes, span: Span, result: SpanResult) -> None:
         result.records.append(record)
 
 
-def lines_in(path: str, start: int, end: int) -> int:
-    """Newlines in bytes ``[start, end)`` of a file, read in blocks: counted only when a garbage line
-    needs its number, so the scan does not count every line of every block."""
-    count = 0
-    with open(path, "rb") as handle:
-        handle.seek(start)
-        while start < end:
-            block = handle.read(min(BLOCK_BYTES, end - start))
-            if not block:
-                break
-            count += block.count(b"\n")
-            start += len(block)
-    return count
-
-
 def _scan_block(data: bytes, limit: int, base: int, span: Span, result: SpanResult) -> None:
     find, rfind = data.find, data.rfind
     before: int | None = None
@@ -297,7 +284,7 @@ def _scan_block(data: bytes, limit: int, base: int, span: Span, result: SpanResu
             record = _parse_marked(data[start:end], span.path, base + start)
         except NotJson as err:
             if before is None:
-                before = lines_in(span.path, span.start, base)
+                before = count_newlines(span.path, span.start, base)
             line = before + data.count(b"\n", 0, start)
             result.garbage.append((base + start, line, str(err)[:120]))
             record = None

@@ -197,7 +197,7 @@ class LineFollower:
             state = FileState(path, st.st_dev, st.st_ino)
             state.offset = _last_line_end(path, st.st_size)
             if self.count_lines:
-                state.line = _newlines_before(path, state.offset)
+                state.line = count_newlines(path, 0, state.offset)
             state.size = st.st_size
             self.files[state.key] = state
 
@@ -318,16 +318,18 @@ def _read_head(state: FileState) -> bytes | None:
         return None
 
 
-def _newlines_before(path: str, offset: int) -> int:
-    """How many lines end within the first ``offset`` bytes of ``path`` (read in blocks)."""
+def count_newlines(path: str, start: int, end: int) -> int:
+    """Newlines in bytes ``[start, end)`` of a file, read in blocks: only counted when a line number
+    is needed (a garbage line, a tail point), so reads do not count every line they pass."""
     count = 0
     with open(path, "rb") as handle:
-        while offset > 0:
-            block = handle.read(min(CHUNK_BYTES, offset))
+        handle.seek(start)
+        while start < end:
+            block = handle.read(min(CHUNK_BYTES, end - start))
             if not block:
                 break
             count += block.count(b"\n")
-            offset -= len(block)
+            start += len(block)
     return count
 
 
