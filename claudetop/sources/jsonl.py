@@ -462,6 +462,7 @@ class JsonlSource:
         for chunk in self.follower.read(stats, self.progress):
             for number, line in chunk.lines():
                 self._parse(chunk.state.path, number, line, delta)
+        self.progress.finish()
         self.events_read += len(delta.events)
         if self._checkpoints is not None and (delta.events or delta.batches):
             self._checkpoints.save(self.kind, self._identity, {"files": self.follower.checkpoint()})

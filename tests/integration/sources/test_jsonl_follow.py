@@ -45,6 +45,7 @@ def test_partial_last_line_waits_for_its_newline(tmp_path: Path) -> None:
     _append(log, _line(6) + line[:10])
     source = JsonlSource([log])
     assert [e.id for e in source.poll().events] == ["e-0-6"]
+    assert source.progress.snapshot().complete  # the half line is not a read still going on
     _append(log, line[10:-1])
     assert source.poll().events == []
     _append(log, b"\n")
