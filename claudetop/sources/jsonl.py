@@ -353,8 +353,11 @@ def _last_line_end(path: str, size: int) -> int:
 class Watcher:
     """Wakes ``wait()`` when something under the watched paths changes (``watchfiles``, debounced).
 
-    Runs in a daemon thread; it only signals, never reads, so ``poll`` stays the one reader. When
+    Runs in daemon threads; it only signals, never reads, so ``poll`` stays the one reader. When
     nothing can be watched (paths missing, inotify exhausted) ``wait`` simply sleeps its timeout.
+    Only a directory to follow is watched recursively: a file is watched through its directory and a
+    path not there yet through its nearest existing parent, each without what lies below them (a
+    missing sink must not put the whole home directory under watch).
     """
 
     def __init__(self, paths: Sequence[Path], debounce_ms: int = 200) -> None:
@@ -362,38 +365,49 @@ class Watcher:
         self._debounce_ms = debounce_ms
         self._changed = threading.Event()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self.error: str | None = None
 
-    def _targets(self) -> list[Path]:
-        targets: set[Path] = set()
+    def targets(self) -> tuple[list[Path], list[Path]]:
+        """What to watch: (recursively, alone)."""
+        deep: set[Path] = set()
+        flat: set[Path] = set()
         for path in self._paths:
-            probe = path if path.is_dir() else path.parent
+            if path.is_dir():
+                deep.add(path)
+                continue
+            probe = path.parent
             while not probe.exists() and probe != probe.parent:
                 probe = probe.parent
-            targets.add(probe)
-        return sorted(targets)
+            flat.add(probe)
+        return sorted(deep), sorted(p for p in flat if not any(p.is_relative_to(d) for d in deep))
 
-    def _run(self) -> None:
+    def _run(self, targets: list[Path], recursive: bool) -> None:
         import watchfiles
 
         try:
             for _changes in watchfiles.watch(
-                *self._targets(),
+                *targets,
                 debounce=self._debounce_ms,
                 stop_event=self._stop,
                 yield_on_timeout=False,
                 rust_timeout=500,
                 raise_interrupt=False,
+                recursive=recursive,
             ):
                 self._changed.set()
         except Exception as err:  # a watcher failure must only degrade to polling
             self.error = f"file watcher stopped ({err}); polling instead"
 
     def start(self) -> Watcher:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="claudetop-watch", daemon=True)
-            self._thread.start()
+        if not self._threads:
+            for targets, recursive in zip(self.targets(), (True, False), strict=True):
+                if targets:
+                    thread = threading.Thread(
+                        target=self._run, args=(targets, recursive), name="claudetop-watch", daemon=True
+                    )
+                    thread.start()
+                    self._threads.append(thread)
         return self
 
     def wait(self, timeout_s: float) -> bool:
@@ -404,9 +418,9 @@ class Watcher:
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._threads.clear()
 
 
 class GarbageLog:

@@ -163,3 +163,25 @@ def test_watcher_wakes_on_append(tmp_path: Path) -> None:
         assert watcher.wait(5.0)
     finally:
         watcher.stop()
+
+
+def test_watcher_watches_only_followed_directories_recursively(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    (logs / "deep").mkdir(parents=True)
+    sink = tmp_path / "data" / "events.db"
+    sink.parent.mkdir()
+    sink.touch()
+    missing = tmp_path / "not" / "yet" / "there.jsonl"
+    watcher = Watcher([logs, logs / "deep" / "x.jsonl", sink, missing])
+    assert watcher.targets() == ([logs], [tmp_path, sink.parent])
+
+
+def test_watcher_wakes_when_a_file_appears_in_its_directory(tmp_path: Path) -> None:
+    log = tmp_path / "later.jsonl"
+    watcher = Watcher([log], debounce_ms=50).start()
+    try:
+        time.sleep(0.3)
+        _append(log, _line(1))
+        assert watcher.wait(5.0)
+    finally:
+        watcher.stop()
