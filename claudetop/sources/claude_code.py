@@ -48,7 +48,9 @@ from claudetop.sources.types import SourceDelta, SourceHealth
 SOURCE_NAME = "claude_code"
 
 _ENTRIES_FORMAT = 3
-"""Bumped when ``Entry.to_json`` changes; an older checkpoint is not restored (the files are read again)."""
+"""Bumped when ``Entry.to_json`` changes; an older checkpoint is not restored (the files are read again).
+A checkpoint written by another claudetop version is not restored either: which lines count, and how,
+may have changed with it."""
 
 MessageRow = tuple[str, str, str | None, int, int, int, int, int, int | None]
 """One counted message as ``Aggregator.add_messages`` takes it: (id, ts ISO 8601, model, input,
@@ -355,7 +357,11 @@ class ClaudeCodeSource:
         """Transcripts that could not be opened at the last try, and why."""
         if checkpoints is not None:
             saved = checkpoints.load(self.kind, self._identity)
-            if saved is not None and saved.get("entries_format") == _ENTRIES_FORMAT:
+            if (
+                saved is not None
+                and saved.get("entries_format") == _ENTRIES_FORMAT
+                and saved.get("reader") == __version__
+            ):
                 self._restore(saved)
         if start_at_end:
             self.follower.start_at_end()
@@ -496,6 +502,7 @@ class ClaudeCodeSource:
             {
                 "files": self.follower.checkpoint(),
                 "entries_format": _ENTRIES_FORMAT,
+                "reader": __version__,
                 "prices": self._prices_key(),
                 "entries": [e.to_json() for e in self.dedupe.entries],
                 "garbage": {
@@ -509,9 +516,9 @@ class ClaudeCodeSource:
         self._dirty = False
 
     def _prices_key(self) -> str:
-        """What saved prices are valid under: this price book, and this claudetop (whose pricing rules
-        may change between versions)."""
-        return f"claudetop {__version__}; {self._pricebook.fingerprint}"
+        """What saved prices are valid under: this price book (the claudetop version that wrote them is
+        the checkpoint's ``reader``, checked before anything is restored)."""
+        return self._pricebook.fingerprint
 
     def _restore(self, saved: dict[str, Any]) -> None:
         """Take back a checkpoint (garbage lines already counted included); its saved prices only if

@@ -88,3 +88,17 @@ def test_saved_prices_are_reused_only_under_the_same_price_book(tmp_path: Path) 
     a = _micros(SONNET, 10, 120, 400, 600, 5000)
     assert listed["cc:msgA:reqA"] == a and again["cc:msgA:reqA"] == round(Decimal(a) / 2)
     assert again["cc:msgC:reqC"] == listed["cc:msgC:reqC"] == _micros(HAIKU, 2, 70, 0, 0, 3000)
+
+
+def test_a_checkpoint_from_another_claudetop_version_is_read_again(tmp_path: Path) -> None:
+    write_fixture(tmp_path / "claude")
+    store = CheckpointStore(tmp_path / "state")
+    first = ClaudeCodeSource([tmp_path / "claude"], checkpoints=store, settle_s=0)
+    first.poll()
+    first.close()
+    saved = store.load(ClaudeCodeSource.kind, first._identity)
+    assert saved is not None
+    store.save(ClaudeCodeSource.kind, first._identity, {**saved, "reader": "0.0.1"})
+    again = ClaudeCodeSource([tmp_path / "claude"], checkpoints=store, settle_s=0)
+    assert again.dedupe.entries == [] and again.follower.files == {}  # its rules may differ: nothing kept
+    assert sorted(r[0] for r in again.poll_messages()) == sorted(e.event_id for e in first.dedupe.entries)
