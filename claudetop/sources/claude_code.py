@@ -394,6 +394,9 @@ class ClaudeCodeSource:
         """Read what is new and mark the entries to deliver now as emitted (see ``settle_s``): those
         whose file has been quiet long enough, or is gone."""
         stats = self.follower.stat_all()
+        if self._unreadable:
+            present = {path for path, _st in stats}
+            self._unreadable = {path: why for path, why in self._unreadable.items() if path in present}
         self.progress.plan(self.progress.snapshot().done + self.follower.pending_bytes(stats), len(stats))
         recent = time.time() - self.settle_s if self.settle_s > 0 else float("inf")
         busy_files = {f"{st.st_dev}:{st.st_ino}" for _p, st in stats if st.st_mtime > recent}
