@@ -41,7 +41,14 @@ from claudetop.model import UsageEvent
 from claudetop.pricing import PriceBook, default_pricebook
 from claudetop.sources.checkpoints import CheckpointStore
 from claudetop.sources.claude_code_scan import Record, scan_spans, split_file, workers_for
-from claudetop.sources.jsonl import Chunk, FileState, GarbageLog, LineFollower, count_newlines
+from claudetop.sources.jsonl import (
+    Chunk,
+    FileState,
+    GarbageLog,
+    LineFollower,
+    count_newlines,
+    unreadable_message,
+)
 from claudetop.sources.progress import Progress
 from claudetop.sources.types import SourceDelta, SourceHealth
 
@@ -353,8 +360,6 @@ class ClaudeCodeSource:
         self._dirty = False
         self._days: dict[str, date] = {}
         self._priced_upto = 0
-        self._unreadable: dict[str, str] = {}
-        """Transcripts that could not be opened at the last try, and why."""
         if checkpoints is not None:
             saved = checkpoints.load(self.kind, self._identity)
             if (
@@ -394,9 +399,6 @@ class ClaudeCodeSource:
         """Read what is new and mark the entries to deliver now as emitted (see ``settle_s``): those
         whose file has been quiet long enough, or is gone."""
         stats = self.follower.stat_all()
-        if self._unreadable:
-            present = {path for path, _st in stats}
-            self._unreadable = {path: why for path, why in self._unreadable.items() if path in present}
         self.progress.plan(self.progress.snapshot().done + self.follower.pending_bytes(stats), len(stats))
         recent = time.time() - self.settle_s if self.settle_s > 0 else float("inf")
         busy_files = {f"{st.st_dev}:{st.st_ino}" for _p, st in stats if st.st_mtime > recent}
@@ -429,9 +431,9 @@ class ClaudeCodeSource:
             span = result.span
             state = states[(span.dev, span.ino)]
             if result.unreadable is not None:
-                self._unreadable[span.path] = result.unreadable
+                self.follower.unreadable[span.path] = result.unreadable
                 continue
-            self._unreadable.pop(span.path, None)
+            self.follower.unreadable.pop(span.path, None)
             if not result.same_file:
                 continue
             project = project_cache.get(span.path)
@@ -547,9 +549,9 @@ class ClaudeCodeSource:
         message = None if ok else "no Claude Code projects directory found"
         if self.dedupe.late_duplicates:
             message = f"{self.dedupe.late_duplicates} late duplicate messages ignored"
-        if self._unreadable:
-            path, why = next(iter(self._unreadable.items()))
-            ok, message = False, f"cannot read {len(self._unreadable)} transcript(s), e.g. {path}: {why}"
+        unreadable = unreadable_message(self.follower.unreadable)
+        if unreadable is not None:
+            ok, message = False, unreadable
         return SourceHealth(
             name=self.name,
             ok=ok,

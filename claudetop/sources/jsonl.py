@@ -127,6 +127,8 @@ class LineFollower:
         self.count_lines = count_lines
         self.files: dict[str, FileState] = {}
         self.truncations = 0
+        self.unreadable: dict[str, str] = {}
+        """Files that could not be opened at their last read, and why (gone ones are dropped)."""
 
     def _matches(self, name: str) -> bool:
         if name.endswith(self.suffixes):
@@ -208,6 +210,9 @@ class LineFollower:
         stats = self.stat_all() if stats is None else stats
         known = [s for s in self.files.values() if s.head is not None] if self.follow_rotated else []
         live: set[str] = set()
+        if self.unreadable:
+            present = {path for path, _st in stats}
+            self.unreadable = {path: why for path, why in self.unreadable.items() if path in present}
         for path, st in stats:
             key = f"{st.st_dev}:{st.st_ino}"
             live.add(key)
@@ -257,8 +262,12 @@ class LineFollower:
     def _read_file(self, state: FileState, size: int, progress: Progress | None) -> Iterator[Chunk]:
         try:
             handle = open(state.path, "rb")  # noqa: SIM115 - closed in finally; generator may pause
-        except OSError:
+        except FileNotFoundError:
             return
+        except OSError as err:
+            self.unreadable[state.path] = err.strerror or type(err).__name__
+            return
+        self.unreadable.pop(state.path, None)
         try:
             st = os.fstat(handle.fileno())
             if (st.st_dev, st.st_ino) != (state.dev, state.ino):
@@ -316,6 +325,14 @@ def _read_head(state: FileState) -> bytes | None:
             return handle.read(min(HEAD_BYTES, state.size))
     except OSError:
         return None
+
+
+def unreadable_message(unreadable: dict[str, str]) -> str | None:
+    """What a source's health says of the files it cannot open (``LineFollower.unreadable``)."""
+    if not unreadable:
+        return None
+    path, why = next(iter(unreadable.items()))
+    return f"cannot read {len(unreadable)} file(s), e.g. {path}: {why}"
 
 
 def count_newlines(path: str, start: int, end: int) -> int:
@@ -503,10 +520,11 @@ class JsonlSource:
             message = "waiting for " + ", ".join(missing)
         if self.garbage.recent:
             message = f"{self.garbage.count} garbage lines, last {self.garbage.recent[-1]}"
+        unreadable = unreadable_message(self.follower.unreadable)
         return SourceHealth(
             name=self.name,
-            ok=not missing,
-            message=message,
+            ok=not missing and unreadable is None,
+            message=unreadable or message,
             events_read=self.events_read,
             garbage_lines=self.garbage.count,
             last_error_at=self.garbage.last_at,
