@@ -300,10 +300,13 @@ def all_findings(
     now: datetime,
     period_s: float,
     detail_period_s: float | None = None,
+    since: datetime | None = None,
 ) -> tuple[Finding, ...]:
-    """Every pitfall found. ``detail_period_s`` is the time the prefix tables cover (they hold only the
-    aggregator's detail horizon of SQL-folded history), used to scale their losses to a month."""
-    prefixes = list(agg.prefixes.values())
+    """Every pitfall found. ``detail_period_s`` is the time the prefix tables cover (every event folded,
+    or the aggregator's detail horizon of SQL-folded history, whatever the report's period), used to
+    scale their losses to a month; only prefixes seen ``since`` the period's start are judged."""
+    active = since.timestamp() if since is not None else float("-inf")
+    prefixes = [p for p in agg.prefixes.values() if p.last_seen >= active]
     detail_s = period_s if detail_period_s is None else detail_period_s
     found = [
         *f.find_cache_fragmentation(prefixes, rates, detail_s),
@@ -381,10 +384,10 @@ def build_snapshot(
     total = merged(by_mb.values())
     first = datetime.fromtimestamp(agg.oldest, UTC) if agg.oldest is not None else None
     period_s = ((until or now) - max(start, first or start)).total_seconds()
-    detail_from = max(start, first or start)
+    detail_from = first or start
     if agg.detail_since is not None:
         detail_from = max(detail_from, datetime.fromtimestamp(agg.detail_since, UTC))
-    detail_period_s = ((until or now) - detail_from).total_seconds()
+    detail_period_s = (now - detail_from).total_seconds()
 
     history_start = datetime.combine(
         (now - timedelta(days=PROJECTION_WINDOW_DAYS)).date(), datetime.min.time(), UTC
@@ -491,6 +494,7 @@ def build_snapshot(
             now,
             period_s,
             detail_period_s,
+            since=start,
         ),
         policies=tuple(policy_rows),
         live=tuple(_live(e) for e in reversed(agg.live)),

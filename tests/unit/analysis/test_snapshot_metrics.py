@@ -4,7 +4,7 @@ batch half price) — 1 token at $3/MTok is 3 micro-dollars."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from claudetop.analysis.aggregate import Aggregator
 from claudetop.analysis.rates import RateTable
@@ -103,3 +103,33 @@ def test_scenarios_with_no_policy_enabled_match_now() -> None:
     # naive: no cache (sonnet 18,300 + 18,000 output) and no batch discount (haiku 15,000)
     assert rows["naive"].monthly_cost_micros == round(478_800 * (36_300 + 15_000) / 39_900 * 30)
     assert rows["all_policies"].monthly_cost_micros <= rows["now"].monthly_cost_micros
+
+
+def _daily_uncached_writes(days: int) -> Aggregator:
+    """One 10,000-token system prefix written (5m) once a day and never read, from Oct 1 09:00 on."""
+    p = prefix("nightly", 10_000)
+    agg = Aggregator(detail_horizon=timedelta(days=3650))
+    start = datetime(2026, 10, 1, 9, tzinfo=UTC)
+    agg.add(
+        [ev(start + timedelta(days=d), task="nightly", input_tokens=100, cache_write_5m_tokens=10_000,
+            output_tokens=100, prefixes=(p,)) for d in range(days)]
+    )  # fmt: skip
+    return agg
+
+
+def test_prefix_findings_are_scaled_by_the_time_the_prefix_tables_cover_not_the_period() -> None:
+    """61 daily writes over Oct-Nov, each paying 10,000 x ($3.75 - $3)/MTok = 7,500 micro-dollars more
+    than no caching: seen from Nov 30, that is 61 x 7,500 over 60.5 days, per 30.4375-day month."""
+    now = datetime(2026, 11, 30, 21, tzinfo=UTC)
+    snap = build_snapshot(_daily_uncached_writes(61), now, PolicySet(), Config(), RateTable(TablePricer()))
+    overhead = [f for f in snap.findings if f.id == "cache_write_overhead"]
+    covered_s = (now - datetime(2026, 10, 1, 9, tzinfo=UTC)).total_seconds()
+    assert [f.monthly_impact_micros for f in overhead] == [round(61 * 7_500 * 30.4375 * 86_400 / covered_s)]
+
+
+def test_a_prefix_not_seen_since_the_period_began_is_no_finding_of_the_period() -> None:
+    december = datetime(2026, 12, 1, 21, tzinfo=UTC)
+    snap = build_snapshot(
+        _daily_uncached_writes(61), december, PolicySet(), Config(), RateTable(TablePricer())
+    )
+    assert [f.id for f in snap.findings if f.id.startswith("cache")] == []
