@@ -10,7 +10,7 @@ from claudetop.analysis import findings as f
 from claudetop.analysis.aggregate import Aggregator, Counts, PrefixStats, label, merged
 from claudetop.analysis.budget import BudgetAlerts, month_key
 from claudetop.analysis.projection import Projection, month_bounds, project_month
-from claudetop.analysis.rates import RateTable
+from claudetop.analysis.rates import Rates, RateTable
 from claudetop.analysis.whatif import ALL_LEVERS, Replayable, WhatIfResult, enabled_levers, naive_cost, replay
 from claudetop.config import Config
 from claudetop.model import (
@@ -157,11 +157,7 @@ def cache_view(
     for (model, batch), c in groups.items():
         r = rates.get(model if isinstance(model, str) else None, bool(batch))
         if r is not None:
-            without = r.cost(input=c.prompt_tokens, output=c.output)
-            actual = r.cost(
-                input=c.input, output=c.output, write_5m=c.write_5m, write_1h=c.write_1h, read=c.read
-            )
-            saved += without - actual
+            saved += r.cost(input=c.prompt_tokens, output=c.output) - _tokens_at(r, c)
     plist = list(prefixes)
     writes = sum(p.writes for p in plist)
     reads = sum(p.reads for p in plist if p.writes)
@@ -236,22 +232,25 @@ def output_share(groups: Mapping[tuple[object, ...], Counts], rates: RateTable) 
     return out / total if total else None
 
 
+def _tokens_at(r: Rates, c: Counts) -> Micros:
+    """The tokens of ``c``, every kind, at the rates ``r``."""
+    return r.cost(input=c.input, output=c.output, write_5m=c.write_5m, write_1h=c.write_1h, read=c.read)
+
+
 def batch_view(
     agg: Aggregator, groups: Mapping[tuple[object, ...], Counts], rates: RateTable, now: datetime
 ) -> BatchView:
+    """Batch figures; the saving is the batch requests' tokens at standard rates less the same tokens at
+    batch rates. Both sides come from the rate table: the recorded cost also holds what the discount
+    does not touch (web-search fees) and what base rates leave out (long-context and residency
+    premiums), and subtracting it from base rates could even show a negative saving."""
     total = merged(groups.values())
     saved = 0
     for (model, batch), c in groups.items():
-        if not batch:
-            continue
-        standard = rates.get(model if isinstance(model, str) else None, False)
-        if standard is not None and c.cost_micros:
-            saved += (
-                standard.cost(
-                    input=c.input, output=c.output, write_5m=c.write_5m, write_1h=c.write_1h, read=c.read
-                )
-                - c.cost_micros
-            )
+        name = model if isinstance(model, str) else None
+        standard, discounted = rates.get(name, False), rates.get(name, True)
+        if batch and standard is not None and discounted is not None:
+            saved += _tokens_at(standard, c) - _tokens_at(discounted, c)
     states = list(agg.batches.values())
     in_progress = [b for b in states if b.status is BatchStatus.IN_PROGRESS]
     polling = []

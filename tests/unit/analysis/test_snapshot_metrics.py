@@ -133,3 +133,15 @@ def test_a_prefix_not_seen_since_the_period_began_is_no_finding_of_the_period() 
         _daily_uncached_writes(61), december, PolicySet(), Config(), RateTable(TablePricer())
     )
     assert [f.id for f in snap.findings if f.id.startswith("cache")] == []
+
+
+def test_batch_saving_is_the_discount_on_tokens_whatever_else_the_cost_holds() -> None:
+    """A batch result whose recorded cost also holds 5 web searches at $10/1,000 (not discounted):
+    the saving is still (10,000 x $1 + 1,000 x $5)/MTok at half price, never the fee subtracted."""
+    agg = Aggregator()
+    agg.add(
+        [ev(model="claude-haiku-4-5", endpoint=Endpoint.BATCH_RESULT, input_tokens=10_000,
+            output_tokens=1000, web_search_requests=5, cost_micros=7_500 + 50_000)]
+    )  # fmt: skip
+    snap = build_snapshot(agg, NOW, PolicySet(), Config(), RateTable(TablePricer()))
+    assert snap.batches.saved_micros == 7_500
