@@ -248,8 +248,10 @@ def batch_view(
     saved = 0
     for (model, batch), c in groups.items():
         name = model if isinstance(model, str) else None
+        if not batch:
+            continue
         standard, discounted = rates.get(name, False), rates.get(name, True)
-        if batch and standard is not None and discounted is not None:
+        if standard is not None and discounted is not None:
             saved += _tokens_at(standard, c) - _tokens_at(discounted, c)
     states = list(agg.batches.values())
     in_progress = [b for b in states if b.status is BatchStatus.IN_PROGRESS]
