@@ -125,6 +125,9 @@ class WhatIfResult:
     requests: int
     cost_micros: Micros
     """Priced requests only; ``unpriced`` counts the rest."""
+    baseline_micros: Micros
+    """What those same priced requests actually cost: ``cost_micros`` is compared with this, never with
+    the actual cost of all requests (a request moved to a model without a price is in neither)."""
     unpriced: int
     input_tokens: int
     output_tokens: int
@@ -238,7 +241,7 @@ def replay(
     async_tasks = set(config.batching.async_tasks) if PolicyName.BATCHING in on else set()
     caps = config.output_caps if PolicyName.OUTPUT_CAPS in on else {}
 
-    requests = cost = unpriced = batch = 0
+    requests = cost = baseline = unpriced = batch = 0
     inp = out = writes = reads = 0
     by_model: Counter[str] = Counter()
     for e in sorted((e for e in events if e.billable), key=lambda e: e.ts):
@@ -265,14 +268,16 @@ def replay(
         writes += t.write_5m + t.write_1h
         reads += t.read
         new_cost = _cost_after(e, t, rates)
-        if new_cost is None:
+        if new_cost is None or e.cost_micros is None:
             unpriced += 1
         else:
             cost += new_cost
+            baseline += e.cost_micros
     return WhatIfResult(
         levers=on,
         requests=requests,
         cost_micros=cost,
+        baseline_micros=baseline,
         unpriced=unpriced,
         input_tokens=inp,
         output_tokens=out,
@@ -305,18 +310,17 @@ def _cost_after(e: Replayable, t: _Tokens, rates: RateTable) -> Micros | None:
     return e.cost_micros + t.cost(after) - _Tokens.of(e).cost(before)
 
 
-def naive_cost(events: Iterable[Replayable], rates: RateTable) -> tuple[Micros, int]:
+def naive_cost(events: Iterable[Replayable], rates: RateTable) -> tuple[Micros, Micros]:
     """What the events would cost with no cache and no batch discount: the audit's "naive" row.
 
-    Returns (cost of priced events, unpriced events)."""
-    cost = unpriced = 0
+    Returns (cost of the events that can be priced so, what those events actually cost)."""
+    cost = baseline = 0
     for e in events:
         if not e.billable:
             continue
         t = _Tokens(e.model, False, e.prompt_tokens, e.output_tokens, 0, 0, 0)
         new = _cost_after(e, t, rates)
-        if new is None:
-            unpriced += 1
-        else:
+        if new is not None and e.cost_micros is not None:
             cost += new
-    return cost, unpriced
+            baseline += e.cost_micros
+    return cost, baseline

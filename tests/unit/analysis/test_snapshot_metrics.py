@@ -145,3 +145,18 @@ def test_batch_saving_is_the_discount_on_tokens_whatever_else_the_cost_holds() -
     )  # fmt: skip
     snap = build_snapshot(agg, NOW, PolicySet(), Config(), RateTable(TablePricer()))
     assert snap.batches.saved_micros == 7_500
+
+
+def test_a_scenario_that_moves_requests_to_an_unpriced_model_shows_no_saving_for_them() -> None:
+    """Routing half the traffic to a model with no price: those requests cannot be costed either way, so
+    the scenario is the other half's change (none here), not half the bill saved."""
+    agg = Aggregator()
+    agg.add(
+        [ev(-timedelta(minutes=m), task="extraction" if m % 2 else "chat", input_tokens=1000,
+            output_tokens=100) for m in range(1, 41)]
+    )  # fmt: skip
+    config = Config.model_validate({"routing": {"tiers": {"extraction": "claude-unreleased-9"}}})
+    routing = PolicySet.model_validate({"settings": {"routing": {"name": "routing", "mode": "shadow"}}})
+    snap = build_snapshot(agg, NOW, routing, config, RateTable(TablePricer()))
+    rows = {r.name: r for r in snap.projection.scenarios}
+    assert rows["enabled_policies"].monthly_cost_micros == rows["now"].monthly_cost_micros
