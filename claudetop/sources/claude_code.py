@@ -54,7 +54,7 @@ from claudetop.sources.types import SourceDelta, SourceHealth
 
 SOURCE_NAME = "claude_code"
 
-_ENTRIES_FORMAT = 3
+_ENTRIES_FORMAT = 4
 """Bumped when ``Entry.to_json`` changes; an older checkpoint is not restored (the files are read again).
 A checkpoint written by another claudetop version is not restored either: which lines count, and how,
 may have changed with it."""
@@ -132,6 +132,10 @@ class Entry:
     """Whether ``cost_micros`` holds the price of the usage above (set by ``ClaudeCodeSource``)."""
     fast: bool = False
     """Fast mode (``speed: "fast"``): the same tokens cost more."""
+    web_searches: int = 0
+    """Server-side web searches, billed per search on top of the tokens."""
+    us_geo: bool = False
+    """US-only inference (``inference_geo: "us"``), billed at a premium on the models that offer it."""
 
     @property
     def total(self) -> int:
@@ -143,14 +147,14 @@ class Entry:
             self.event_id, self.message_id, self.request_id, int(self.sidechain), self.ts, self.model,
             self.project, self.session, self.input_tokens, self.output_tokens, self.cache_write_5m,
             self.cache_write_1h, self.cache_read, self.file_key, self.cost_micros if self.priced else False,
-            int(self.fast),
+            int(self.fast), self.web_searches, int(self.us_geo),
         ]  # fmt: skip
 
     @classmethod
     def from_record(cls, r: Record, project: str, file_key: str) -> Entry:
         return cls(
             r[0], r[1], r[2], r[3], r[4], r[5], project, r[6], r[7], r[8], r[9], r[10], r[11], file_key,
-            fast=r[12],
+            fast=r[12], web_searches=r[13], us_geo=r[14],
         )  # fmt: skip
 
     def same_usage(self, other: Entry) -> bool:
@@ -162,6 +166,8 @@ class Entry:
             and self.cache_write_1h == other.cache_write_1h
             and self.cache_read == other.cache_read
             and self.fast == other.fast
+            and self.web_searches == other.web_searches
+            and self.us_geo == other.us_geo
         )
 
     def same_record_usage(self, r: Record) -> bool:
@@ -174,6 +180,8 @@ class Entry:
             and self.cache_write_1h == r[10]
             and self.cache_read == r[11]
             and self.fast == r[12]
+            and self.web_searches == r[13]
+            and self.us_geo == r[14]
         )
 
     def take_usage(self, r: Record, project: str, file_key: str) -> None:
@@ -183,6 +191,7 @@ class Entry:
         self.ts, self.model, self.project, self.session, self.file_key = r[4], r[5], project, r[6], file_key
         self.input_tokens, self.output_tokens, self.cache_write_5m = r[7], r[8], r[9]
         self.cache_write_1h, self.cache_read, self.fast = r[10], r[11], r[12]
+        self.web_searches, self.us_geo = r[13], r[14]
         self.priced = False
 
     @classmethod
@@ -194,7 +203,7 @@ class Entry:
         return cls(
             item[0], item[1], item[2], bool(item[3]), item[4], item[5], item[6], item[7],
             item[8], item[9], item[10], item[11], item[12], item[13], False,
-            cost if priced else None, priced, bool(item[15]),
+            cost if priced else None, priced, bool(item[15]), item[16], bool(item[17]),
         )  # fmt: skip
 
 
@@ -475,6 +484,8 @@ class ClaudeCodeSource:
             cache_write_1h_tokens=entry.cache_write_1h,
             cache_read_tokens=entry.cache_read,
             speed="fast" if entry.fast else None,
+            web_search_requests=entry.web_searches,
+            inference_geo="us" if entry.us_geo else None,
             cost_micros=self._cost_of_entry(entry),
         )
 
@@ -490,7 +501,8 @@ class ClaudeCodeSource:
         entry.priced = True
         entry.cost_micros = self._pricebook.message_cost(
             entry.model or None, day, entry.input_tokens, entry.output_tokens, entry.cache_write_5m,
-            entry.cache_write_1h, entry.cache_read, fast=entry.fast,
+            entry.cache_write_1h, entry.cache_read, fast=entry.fast, us_geo=entry.us_geo,
+            web_searches=entry.web_searches,
         )  # fmt: skip
         return entry.cost_micros
 

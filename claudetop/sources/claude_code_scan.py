@@ -39,10 +39,14 @@ PIECE_BYTES = 32 * 1024 * 1024
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 """Below this much to read, forking workers costs more than it saves (a monitor's incremental polls)."""
 
-Record = tuple[str, str | None, str | None, bool, str, str | None, str | None, int, int, int, int, int, bool]
+Record = tuple[
+    str, str | None, str | None, bool, str, str | None, str | None, int, int, int, int, int, bool, int, bool
+]
 """``(event_id, message_id, request_id, sidechain, ts, model, session, input, output, write_5m,
-write_1h, cache_read, fast)``: one usage line that ccusage would count; ``ts`` is ISO 8601 in UTC;
-``fast`` when the usage says ``speed: "fast"`` (fast mode, priced at its own rates)."""
+write_1h, cache_read, fast, web_searches, us_geo)``: one usage line that ccusage would count; ``ts``
+is ISO 8601 in UTC; ``fast`` when the usage says ``speed: "fast"`` (fast mode, priced at its own
+rates); ``web_searches`` from ``server_tool_use`` (billed per search); ``us_geo`` when
+``inference_geo`` is ``"us"`` (US-only inference, billed at a premium)."""
 
 
 class NotJson(ValueError):
@@ -175,6 +179,8 @@ def _parse_marked(line: bytes, path: str, offset: int) -> Record | None:
     read = _uint(usage.get("cache_read_input_tokens", 0))
     if write_5m is None or write_1h is None or read is None:
         return None
+    server = usage.get("server_tool_use")
+    searches = _uint(server.get("web_search_requests", 0)) if isinstance(server, dict) else 0
     if message_id is not None:
         event_id = f"cc:{message_id}:{request_id or ''}"[:200]
     else:
@@ -187,6 +193,7 @@ def _parse_marked(line: bytes, path: str, offset: int) -> Record | None:
         _intern(event_id), _intern_opt(message_id), _intern_opt(request_id), sidechain is True, ts,
         _intern_opt(model), _intern_opt(session),
         usage["input_tokens"], usage["output_tokens"], write_5m, write_1h, read, speed == "fast",
+        searches or 0, usage.get("inference_geo") == "us",
     )  # fmt: skip
 
 

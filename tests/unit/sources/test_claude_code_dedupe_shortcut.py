@@ -20,14 +20,15 @@ def _records(rng: random.Random, n: int) -> list[Record]:
         model = rng.choice(["claude-sonnet-4-5", "claude-haiku-4-5"])
         out.append(
             (f"cc:{message}:{request}:{i}", message, request, rng.random() < 0.3, "2025-10-01T08:00:00Z",
-             model, "s", *tokens, rng.random() < 0.2)
+             model, "s", *tokens, rng.random() < 0.2, rng.choice([0, 0, 1]), rng.random() < 0.1)
         )  # fmt: skip
     return out
 
 
 def _cost(entry: Entry) -> int:
     per_token = (3 if entry.model == "claude-sonnet-4-5" else 1) * (6 if entry.fast else 1)
-    return per_token * entry.input_tokens + 5 * per_token * entry.output_tokens + entry.cache_read
+    tokens = per_token * entry.input_tokens + 5 * per_token * entry.output_tokens + entry.cache_read
+    return tokens * (11 if entry.us_geo else 10) // 10 + 10_000 * entry.web_searches
 
 
 @pytest.mark.parametrize("seed", range(200))

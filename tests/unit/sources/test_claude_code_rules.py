@@ -266,3 +266,21 @@ def test_a_usage_line_ending_the_file_without_a_newline_counts_once_complete(tmp
         handle.write("\n" + _assistant("msgC", "reqC", HAIKU, _usage(5, 6, 0, 0)) + "\n")
     assert [e.id for e in source.poll().events] == ["cc:msgC:reqC"]
     assert source.progress.snapshot().complete and source.health().garbage_lines == 0
+
+
+def test_web_searches_and_us_only_inference_are_billed_as_the_api_bills_them(tmp_path: Path) -> None:
+    """Sonnet 4.6 at $3/$15 per MTok, US-only inference at 1.1x on every token kind, web searches at
+    $10 per 1,000 (https://platform.claude.com/docs/en/about-claude/pricing): 1,000 input and 100 output
+    tokens are 4,500 micro-dollars, 4,950 US-only, plus 3 searches at 10,000 each."""
+    transcript = tmp_path / "projects" / "-home-u-app" / "S1.jsonl"
+    transcript.parent.mkdir(parents=True)
+    usage = _usage(1000, 100, 0, 0) | {"server_tool_use": {"web_search_requests": 3, "web_fetch_requests": 1}}
+    lines = [
+        _assistant("msgUS", "reqUS", "claude-sonnet-4-6", usage | {"inference_geo": "us"}),
+        _assistant("msgGlobal", "reqGlobal", "claude-sonnet-4-6", usage | {"inference_geo": "global"}),
+    ]
+    transcript.write_text("\n".join(lines) + "\n")
+    events = {e.id: e for e in ClaudeCodeSource([tmp_path], settle_s=0).poll().events}
+    assert events["cc:msgUS:reqUS"].cost_micros == 4_950 + 3 * 10_000
+    assert events["cc:msgGlobal:reqGlobal"].cost_micros == 4_500 + 3 * 10_000
+    assert events["cc:msgUS:reqUS"].web_search_requests == 3
