@@ -20,10 +20,11 @@ token totals agree exactly:
 - lines without a ``message.id`` are never deduplicated.
 
 Deliberate differences: cost is always computed from tokens with claudetop's price book (API list
-prices incl. Anthropic's long-context rule, fast mode at fast-mode rates) and ignores a ``costUSD``
-field. A duplicate that arrives after its message was emitted (e.g. a sidechain
-replay written minutes later) cannot retract the emitted event: it is counted in ``late_duplicates``.
-Within one poll — and so in any one-shot read — the result is exact.
+prices incl. Anthropic's long-context rule, fast mode at fast-mode rates, the US-only inference
+premium and web-search fees) and ignores a ``costUSD`` field. A duplicate that arrives after its
+message was emitted in this process (e.g. a sidechain replay written minutes later) cannot retract
+the emitted event: it is counted in ``late_duplicates``. Within one poll, and so in any one-shot
+read, and across restarts (a restarted reader hands its history out again), the result is exact.
 """
 
 from __future__ import annotations
