@@ -87,18 +87,20 @@ def usage_fields(usage: Any) -> dict[str, Any]:
     """Tokens and usage attributes of a message's usage object.
 
     When ``iterations`` is present (compaction, server tool loops) the top level may describe
-    only the last iteration; the bill is the sum of the iterations.
+    only the last iteration; the bill is the sum of the iterations' tokens. Server tool requests
+    (web searches and fetches) are only counted at the top level: iterations do not carry them.
     """
     if not isinstance(usage, dict):
         return {}
+    tokens = _usage_tokens(usage)
     iterations = usage.get("iterations")
     if isinstance(iterations, list) and iterations and all(isinstance(i, dict) for i in iterations):
-        tokens: TokenFields = {}
+        tools = {key: tokens[key] for key in ("web_search_requests", "web_fetch_requests")}
+        tokens = {}
         for part in iterations:
             for key, value in _usage_tokens(part).items():
                 tokens[key] = tokens.get(key, 0) + value
-    else:
-        tokens = _usage_tokens(usage)
+        tokens.update(tools)
     out: dict[str, Any] = dict(tokens)
     for key in ("service_tier", "inference_geo", "speed"):
         if isinstance(usage.get(key), str):

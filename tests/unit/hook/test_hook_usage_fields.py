@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from claudetop.hook.build import message_fields
+from claudetop.hook.build import message_fields, usage_fields
 from claudetop.model import UsageEvent
 from claudetop.pricing import PriceBook
 from tests.unit.pricing.published import OPUS_4_6, OPUS_4_6_FAST, all_kinds, micros
@@ -37,3 +37,18 @@ def test_fast_mode_is_recorded_and_priced_at_its_own_rates() -> None:
     assert _cost("fast") == micros(all_kinds(OPUS_4_6_FAST, *tokens))
     assert _cost("standard") == _cost(None) == micros(all_kinds(OPUS_4_6, *tokens))
     assert micros(all_kinds(OPUS_4_6_FAST, *tokens)) == 6 * micros(all_kinds(OPUS_4_6, *tokens)) != Decimal(0)
+
+
+def test_iterations_sum_their_tokens_and_server_tool_requests_come_from_the_top_level() -> None:
+    """A server-side web-search loop: three sampling iterations, each with its own tokens; the top
+    level repeats the last one and alone counts the searches (iterations carry none)."""
+    iteration = {"type": "message", "input_tokens": 900, "output_tokens": 100,
+                 "cache_creation_input_tokens": 0, "cache_read_input_tokens": 2000}  # fmt: skip
+    usage = {
+        **iteration,
+        "server_tool_use": {"web_search_requests": 2, "web_fetch_requests": 1},
+        "iterations": [iteration, iteration, iteration],
+    }
+    fields = usage_fields(usage)
+    assert (fields["input_tokens"], fields["output_tokens"], fields["cache_read_tokens"]) == (2700, 300, 6000)
+    assert (fields["web_search_requests"], fields["web_fetch_requests"]) == (2, 1)
