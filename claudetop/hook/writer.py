@@ -351,10 +351,18 @@ def _after_fork_in_child() -> None:
     for writer in writers:
         writer.after_fork_in_child()
     if writers and "multiprocessing" in sys.modules:
-        # forked multiprocessing children leave through os._exit, which skips atexit
-        from multiprocessing.util import Finalize
+        # A multiprocessing child leaves through os._exit, which skips atexit, and its bootstrap first
+        # clears every finalizer registered so far, then runs the after-fork callbacks: register the
+        # flush from one of those.
+        from multiprocessing.util import register_after_fork
 
-        Finalize(None, close_all, exitpriority=100)
+        register_after_fork(close_all, _flush_at_multiprocessing_exit)
+
+
+def _flush_at_multiprocessing_exit(_anchor: object) -> None:
+    from multiprocessing.util import Finalize
+
+    Finalize(None, close_all, exitpriority=100)
 
 
 if hasattr(os, "register_at_fork"):

@@ -1,5 +1,6 @@
 """Many instrumented processes into one SQLite sink, and instrumented clients across ``fork()``."""
 
+import multiprocessing
 import os
 import sqlite3
 import subprocess
@@ -7,6 +8,7 @@ import sys
 from pathlib import Path
 
 import anthropic
+import httpx2
 
 import claudetop
 from claudetop.simulate import FakeAnthropic
@@ -68,3 +70,31 @@ def test_forked_child_records_its_own_calls_once(fake: FakeAnthropic, sink: Path
         by_pid[e.pid] = by_pid.get(e.pid, 0) + 1
     assert by_pid == {os.getpid(): 2, pid: 5}
     assert len({e.id for e in events}) == 7
+
+
+def _calls_in_a_child(client: anthropic.Anthropic, calls: int) -> None:
+    local = client.with_options(http_client=httpx2.Client())  # the parent's pool is not the child's
+    for _ in range(calls):
+        local.messages.create(
+            model="claude-haiku-4-5", max_tokens=5, messages=[{"role": "user", "content": "hi"}]
+        )
+
+
+def test_a_multiprocessing_child_records_its_calls_before_it_exits(fake: FakeAnthropic, sink: Path) -> None:
+    """A multiprocessing child leaves through os._exit, past atexit: its writer must still flush."""
+    client = claudetop.instrument(
+        anthropic.Anthropic(base_url=fake.base_url, api_key="sk-ant-test", max_retries=0),
+        sink=sink,
+        policies=False,
+    )
+    client.messages.create(
+        model="claude-haiku-4-5", max_tokens=5, messages=[{"role": "user", "content": "hi"}]
+    )
+    child = multiprocessing.get_context("fork").Process(target=_calls_in_a_child, args=(client, 5))
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0
+    by_pid: dict[int | None, int] = {}
+    for e in read_events(sink):
+        by_pid[e.pid] = by_pid.get(e.pid, 0) + 1
+    assert by_pid == {os.getpid(): 1, child.pid: 5}
