@@ -49,8 +49,12 @@ def loads(data: bytes | None) -> Any:
         return None
 
 
+_INT_MAX = 2**63 - 1
+"""The largest integer the sinks store (SQLite and PostgreSQL 64-bit integers)."""
+
+
 def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+    return min(value, _INT_MAX) if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 def _usage_tokens(usage: dict[str, Any]) -> TokenFields:

@@ -5,7 +5,8 @@ a drop when it is full). Everything that can be slow or fail — JSON, hashing, 
 and writing the sink — happens on one daemon thread, so a locked, full, read-only or corrupt
 sink costs the application nothing but the events (counted, reported once on stderr, visible in
 ``stats()`` and, when the sink is SQLite and writable, as a ``hook_health:<host>:<pid>`` row in its
-``meta`` table). Unwritten events wait in a bounded backlog and are retried with back-off.
+``meta`` table). Unwritten events wait in a bounded backlog and are retried with back-off; an event
+the sink rejects for what it holds (a value it cannot store) is dropped and counted on its own.
 
 Exit: an ``atexit`` handler flushes with a short timeout. ``fork()``: the child starts with an
 empty queue, fresh locks and no thread or sink connection of its parent (the parent writes what
@@ -32,7 +33,7 @@ from pathlib import Path
 from claudetop.hook.assemble import Assembler, Pricer
 from claudetop.hook.capture import Capture, ResultLine
 from claudetop.model import BatchState, Micros, UsageEvent
-from claudetop.sinks import Sink, connect_sqlite, is_postgres_target, open_sink
+from claudetop.sinks import Sink, connect_sqlite, is_data_error, is_postgres_target, open_sink
 
 QUEUE_MAX = 20_000
 BACKLOG_MAX = 50_000
@@ -244,7 +245,12 @@ class Writer:
         try:
             sink = self._open()
             if self._backlog:
-                sink.write_events(self._backlog)
+                try:
+                    sink.write_events(self._backlog)
+                except Exception as err:
+                    if not is_data_error(err):
+                        raise
+                    self._drop_rejected(sink)
                 self.written += len(self._backlog)
                 if self._backoff > 0.5:
                     self.delayed += len(self._backlog)
@@ -264,6 +270,27 @@ class Writer:
             self._backoff = min(self._backoff * 2, 30.0)
             return
         self._maybe_health(final)
+
+    def _drop_rejected(self, sink: Sink) -> None:
+        """Write the backlog one event at a time after the sink rejected a value in it: events it
+        rejects are dropped and counted, so one bad value never holds up everything recorded after
+        it; the backlog keeps the events written (counted by the caller)."""
+        kept: list[UsageEvent] = []
+        for index, event in enumerate(self._backlog):
+            try:
+                sink.write_events([event])
+            except Exception as err:
+                if not is_data_error(err):
+                    self.written += len(kept)
+                    self._backlog = self._backlog[index:]
+                    raise
+                with self._lock:
+                    self.dropped += 1
+                    self.last_error = f"sink {self.target} rejected an event: {type(err).__name__}: {err}"
+                    self._health_dirty = True
+                continue
+            kept.append(event)
+        self._backlog = kept
 
     def _open(self) -> Sink:
         if self._sink is None:

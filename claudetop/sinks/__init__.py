@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -21,6 +23,15 @@ class Sink(Protocol):
 
 class UnsupportedSinkError(ValueError):
     """The sink target names a kind of store this build of claudetop cannot write."""
+
+
+def is_data_error(err: BaseException) -> bool:
+    """Whether a write failed because of what was written (a value the store cannot hold) rather than
+    because of the store (locked, unreachable, full): the same events would fail again every time."""
+    if isinstance(err, OverflowError | UnicodeError | sqlite3.DataError | sqlite3.IntegrityError):
+        return True
+    psycopg = sys.modules.get("psycopg")
+    return psycopg is not None and isinstance(err, psycopg.DataError | psycopg.IntegrityError)
 
 
 def is_postgres_target(target: str | Path) -> bool:
@@ -57,6 +68,7 @@ __all__ = [
     "Sink",
     "UnsupportedSinkError",
     "connect_sqlite",
+    "is_data_error",
     "is_postgres_target",
     "open_sink",
 ]
