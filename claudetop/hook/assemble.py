@@ -33,7 +33,7 @@ from claudetop.hook.build import (
     status_error_type,
     stream_fields,
 )
-from claudetop.hook.capture import EVENT_IDS, Capture, ResultLine
+from claudetop.hook.capture import EVENT_IDS, Capture, ResultLines
 from claudetop.model import BatchState, Endpoint, Micros, UsageEvent
 
 RETRY_HOLD_S = 10.0
@@ -75,10 +75,11 @@ class Assembler:
         self._retrieves: dict[str, int] = {}
         self._key_fps: dict[str, str] = {}
 
-    def add(self, item: Capture | ResultLine, now: float) -> None:
-        if isinstance(item, ResultLine):
-            self._emit_fields(self._result_line(item))
-            return
+    def add_result(self, results: ResultLines, line: bytes) -> None:
+        """One line of a batch's results file: one ``batch_result`` event."""
+        self._emit_fields(self._result_line(results, line))
+
+    def add(self, item: Capture, now: float) -> None:
         attempt = resolve(item)
         key = attempt.logical_key
         held = self._held.pop(key, None) if key else None
@@ -178,10 +179,10 @@ class Assembler:
             if state is not None:
                 self.batches[state.id] = state
 
-    def _result_line(self, r: ResultLine) -> dict[str, Any]:
+    def _result_line(self, r: ResultLines, line: bytes) -> dict[str, Any]:
         fields = self._common(EVENT_IDS.next(), r.wall, r.task, r.sent_headers)
         fields.update(endpoint=Endpoint.BATCH_RESULT, batch_id=r.batch_id)
-        fields.update(result_fields(loads(r.line)))
+        fields.update(result_fields(loads(line)))
         if r.batch_id and isinstance(fields.get("custom_id"), str):
             fields["id"] = f"batch:{r.batch_id}:{fields['custom_id']}"[:200]
         return fields

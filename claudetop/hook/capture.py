@@ -71,11 +71,14 @@ class Capture:
 
 
 @dataclass(slots=True)
-class ResultLine:
-    """One line of a batch's results file, captured as it streamed past the application."""
+class ResultLines:
+    """The lines of one chunk of a batch's results file, captured as they streamed past the
+    application: one queue item per chunk, however many results it holds."""
 
     batch_id: str | None
-    line: bytes
+    lines: list[bytes]
     wall: float
     task: str | None
     sent_headers: Any
+    size: int
+    """Bytes held, which bound how much a writer that falls behind may queue."""

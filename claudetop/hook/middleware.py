@@ -18,7 +18,7 @@ import httpx2
 from anthropic import APIRequest, APIResponse, AsyncAPIResponse, AsyncCallNext, CallNext, Middleware
 
 from claudetop.hook.attempt import classify
-from claudetop.hook.capture import Capture, ResultLine
+from claudetop.hook.capture import Capture, ResultLines
 from claudetop.hook.streams import AsyncTappedStream, Mode, Tap, TappedStream
 from claudetop.hook.tags import TASK_HEADER, call_site, current_task
 from claudetop.hook.writer import Writer
@@ -202,8 +202,8 @@ class ClaudetopMiddleware(Middleware):
             capture.stream = True
         elif http.status_code < 400 and endpoint is Endpoint.BATCH_RESULTS:
             mode = "jsonl"
-        on_line = self._result_lines(batch_id, capture.task, http) if mode == "jsonl" else None
-        tap = Tap(capture, mode, http.headers, self.writer.submit, self.writer.internal_error, on_line)
+        on_lines = self._result_lines(batch_id, capture.task, http) if mode == "jsonl" else None
+        tap = Tap(capture, mode, http.headers, self.writer.submit, self.writer.internal_error, on_lines)
         capture.tap = tap
         if is_async:
             http.stream = AsyncTappedStream(http.stream, tap)
@@ -212,13 +212,14 @@ class ClaudetopMiddleware(Middleware):
 
     def _result_lines(
         self, batch_id: str | None, task: str | None, http: httpx2.Response
-    ) -> Callable[[bytes], None]:
+    ) -> Callable[[list[bytes]], None]:
         writer, clock = self.writer, self.clock
 
-        def on_line(line: bytes) -> None:
-            writer.submit(ResultLine(batch_id, line, clock(), task, http.request.headers))
+        def on_lines(lines: list[bytes]) -> None:
+            size = sum(map(len, lines))
+            writer.submit(ResultLines(batch_id, lines, clock(), task, http.request.headers, size))
 
-        return on_line
+        return on_lines
 
 
 def _asks_for_stream(request: APIRequest) -> bool:

@@ -60,9 +60,9 @@ class Tap:
         headers: Any,
         on_done: Callable[[Capture], None],
         on_error: Callable[[BaseException], None],
-        on_line: Callable[[bytes], None] | None = None,
+        on_lines: Callable[[list[bytes]], None] | None = None,
     ) -> None:
-        """``on_line`` takes each line of a ``jsonl`` body."""
+        """``on_lines`` takes the complete lines of each chunk of a ``jsonl`` body."""
         self._capture: Capture | None = capture
         self.mode = mode
         self.abandoned = False
@@ -70,7 +70,7 @@ class Tap:
         """The body was compressed in a way the tap cannot read, or cut off: tokens are not known."""
         self.first_token: float | None = None
         self._on_done = on_done
-        self._on_line = on_line or _ignore
+        self._on_lines = on_lines or _ignore
         self._on_error = on_error
         self._chunks: list[bytes] = []
         self._times: list[float] = []
@@ -98,9 +98,9 @@ class Tap:
     def _split(self, chunk: bytes) -> None:
         data = self._inflated([chunk])[0]
         *lines, self._rest = (self._rest + data).split(b"\n")
-        for line in lines:
-            if line.strip():
-                self._on_line(line)
+        complete = [line for line in lines if line.strip()]
+        if complete:
+            self._on_lines(complete)
 
     def _keep(self, chunk: bytes) -> None:
         data = self._inflated([chunk])[0]
@@ -111,18 +111,18 @@ class Tap:
             self._chunks.append(data)
 
     def done(self, abandoned: bool) -> None:
-        """Hand the capture to the writer, once. The tap then lets go of it and of ``on_line``: the
+        """Hand the capture to the writer, once. The tap then lets go of it and of ``on_lines``: the
         capture holds the response, which holds this tap, and a cycle would leave all of them to
         the garbage collector."""
-        capture, on_line = self._capture, self._on_line
+        capture, on_lines = self._capture, self._on_lines
         if capture is None:
             return
-        self._capture, self._on_line = None, _ignore
+        self._capture, self._on_lines = None, _ignore
         try:
             capture.ended = time.perf_counter()
             self.abandoned = abandoned
             if self.mode == "jsonl" and not self.unreadable and not abandoned and self._rest.strip():
-                on_line(self._rest)
+                on_lines([self._rest])
             self._on_done(capture)
         except Exception as err:
             self._on_error(err)
@@ -196,7 +196,7 @@ class _UnknownEncoding(ValueError):
     """A ``content-encoding`` other than identity, gzip or deflate (brotli, zstd)."""
 
 
-def _ignore(chunk: bytes) -> None:
+def _ignore(lines: list[bytes]) -> None:
     return None
 
 

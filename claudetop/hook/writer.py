@@ -31,11 +31,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from claudetop.hook.assemble import Assembler, Pricer
-from claudetop.hook.capture import Capture, ResultLine
+from claudetop.hook.capture import Capture, ResultLines
 from claudetop.model import BatchState, Micros, UsageEvent
 from claudetop.sinks import Sink, connect_sqlite, is_data_error, is_postgres_target, open_sink
 
 QUEUE_MAX = 20_000
+RESULTS_QUEUE_MAX_BYTES = 256 * 1024 * 1024
+"""Batch results an application reads faster than the writer turns them into events wait up to this
+many bytes (a results file of 100,000 short answers fits), not a number of items."""
 BACKLOG_MAX = 50_000
 INTERVAL_S = 0.1
 FLUSH_TIMEOUT_S = 2.0
@@ -48,7 +51,7 @@ HEALTH_EVERY_S = 5.0
 REPORT_AFTER_FAILURES = 3
 """A busy sink that takes the batch on a later try loses nothing; say something once writes keep failing."""
 
-Item = Capture | ResultLine | threading.Event
+Item = Capture | ResultLines | threading.Event
 """An event in the queue is a flush request: set once everything queued before it is written."""
 
 
@@ -96,6 +99,8 @@ class Writer:
         self._reported = False
         self._assembler: Assembler | None = None
         self._flushes: list[threading.Event] = []
+        self._result_bytes = 0
+        self._yielded = 0.0
         self.captured = self.written = self.dropped = self.internal_errors = self.sink_errors = 0
         self.delayed = 0
         self.last_error: str | None = None
@@ -106,12 +111,24 @@ class Writer:
         """Queue one item; never blocks, never raises. Starts the thread on first use."""
         if self._thread is None:
             self._start()
+        if isinstance(item, ResultLines):
+            self._submit_results(item)
+            return
         if len(self._queue) >= QUEUE_MAX:
             with self._lock:
                 self.dropped += 1
             return
         self._queue.append(item)
         self.captured += 1
+
+    def _submit_results(self, item: ResultLines) -> None:
+        with self._lock:
+            if self._result_bytes + item.size > RESULTS_QUEUE_MAX_BYTES:
+                self.dropped += len(item.lines)
+                return
+            self._result_bytes += item.size
+            self.captured += len(item.lines)
+        self._queue.append(item)
 
     def internal_error(self, err: BaseException) -> None:
         """A bug in claudetop's own code: counted and reported, never raised to the application."""
@@ -202,21 +219,19 @@ class Writer:
     def _cycle(self, final: bool) -> None:
         assembler = self._assembler
         assert assembler is not None
-        now = yielded = time.perf_counter()
+        now = self._yielded = time.perf_counter()
         while self._queue:
             item = self._queue.popleft()
             if isinstance(item, threading.Event):
                 self._flushes.append(item)
                 continue
-            try:
-                assembler.add(item, now)
-            except Exception as err:
-                self.internal_error(err)
+            if isinstance(item, ResultLines):
                 with self._lock:
-                    self.dropped += 1
-            if time.perf_counter() - yielded > YIELD_EVERY_S:
-                time.sleep(0)  # hand the GIL back: the app's threads never wait a whole switch interval
-                yielded = time.perf_counter()
+                    self._result_bytes -= item.size
+                for line in item.lines:
+                    self._assemble(assembler.add_result, item, line)
+            else:
+                self._assemble(assembler.add, item, now)
         assembler.expire(now, everything=final or bool(self._flushes))
         events, batches = assembler.take()
         self._backlog.extend(events)
@@ -228,6 +243,19 @@ class Writer:
         for done in self._flushes:
             done.set()
         self._flushes = []
+
+    def _assemble(self, add: Callable[..., None], *args: object) -> None:
+        """One event built, or counted as dropped; then the GIL handed back if this thread has held it
+        long enough, so the application's threads never wait a whole switch interval."""
+        try:
+            add(*args)
+        except Exception as err:
+            self.internal_error(err)
+            with self._lock:
+                self.dropped += 1
+        if time.perf_counter() - self._yielded > YIELD_EVERY_S:
+            time.sleep(0)
+            self._yielded = time.perf_counter()
 
     def _trim(self) -> None:
         excess = len(self._backlog) - BACKLOG_MAX

@@ -95,6 +95,22 @@ def test_reading_results_twice_does_not_double_count(
     assert sum(e.endpoint is Endpoint.BATCH_RESULT for e in read_events(sink)) == 1
 
 
+def test_every_result_of_a_large_batch_read_at_full_speed_is_recorded(
+    fake: FakeAnthropic, clock: SimClock, sink: Path
+) -> None:
+    """More results than the hook's queue holds items (20,000), read as fast as the SDK yields them."""
+    count = 30_000
+    bare = anthropic.Anthropic(base_url=fake.base_url, api_key="sk-ant-test", max_retries=0, timeout=600)
+    batch = bare.messages.batches.create(requests=[batch_request(f"r{i}", out=1) for i in range(count)])
+    clock.advance(7200)
+    bare.messages.batches.retrieve(batch.id)
+    client = claudetop.instrument(bare, sink=sink, policies=False)
+    assert sum(1 for _ in client.messages.batches.results(batch.id)) == count
+    results = [e for e in read_events(sink) if e.endpoint is Endpoint.BATCH_RESULT]
+    assert len(results) == count == len({e.id for e in results})
+    assert all(s.dropped == 0 for s in claudetop.stats())
+
+
 def test_retried_call_is_one_event_with_retries(clock: SimClock, sink: Path) -> None:
     from claudetop.simulate import FakeConfig
 
