@@ -15,6 +15,7 @@ import os
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -84,9 +85,20 @@ def _engine_slot(target: str, config: Config, writer: Writer) -> EngineSlot:
             slot.engine = Engine(PolicyStore(target, config=config), config)
         except Exception as err:
             writer.last_error = f"policies unavailable for {target}: {type(err).__name__}: {err}"
+        finally:
+            _unbuilt.pop(slot, None)
 
-    threading.Thread(target=build, name="claudetop-policies", daemon=True).start()
+    _unbuilt[slot] = build
+    _build(build)
     return slot
+
+
+def _build(build: Callable[[], None]) -> None:
+    threading.Thread(target=build, name="claudetop-policies", daemon=True).start()
+
+
+_unbuilt: weakref.WeakKeyDictionary[EngineSlot, Callable[[], None]] = weakref.WeakKeyDictionary()
+"""Engines still being built: a child forked meanwhile has no thread building them, so it starts its own."""
 
 
 def make_middleware(
@@ -190,6 +202,8 @@ def flush(timeout: float = 5.0) -> bool:
 def _after_fork_in_child() -> None:
     global _lock
     _lock = threading.Lock()
+    for build in list(_unbuilt.values()):
+        _build(build)
 
 
 if hasattr(os, "register_at_fork"):

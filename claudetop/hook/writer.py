@@ -34,6 +34,7 @@ from claudetop.hook.assemble import Assembler, Pricer
 from claudetop.hook.capture import Capture, ResultLines
 from claudetop.model import BatchState, Micros, UsageEvent
 from claudetop.sinks import Sink, connect_sqlite, is_data_error, is_postgres_target, open_sink
+from claudetop.sinks.forksafe import sqlite_work
 
 QUEUE_MAX = 20_000
 RESULTS_QUEUE_MAX_BYTES = 256 * 1024 * 1024
@@ -195,7 +196,8 @@ class Writer:
             except Exception as err:
                 self.internal_error(err)
             if stopping:
-                self._close_sink()
+                with sqlite_work():
+                    self._close_sink()
                 return
 
     def _safe_pricer(self) -> Pricer | None:
@@ -238,7 +240,8 @@ class Writer:
         for state in batches:
             self._batch_backlog[state.id] = state
         self._trim()
-        self._write(final or bool(self._flushes))
+        with sqlite_work():
+            self._write(final or bool(self._flushes))
         self._report(force=final and bool(self._backlog or self._batch_backlog))
         for done in self._flushes:
             done.set()

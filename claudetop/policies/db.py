@@ -12,6 +12,7 @@ on a daemon thread and ``marker()`` returns the last answer without any I/O.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from claudetop.sinks import connect_sqlite, is_postgres_target
+from claudetop.sinks.forksafe import sqlite_work
 from claudetop.sinks.schema import immediate_transaction
 from claudetop.sinks.sqlite import with_busy_retry
 
@@ -71,27 +73,51 @@ def open_policy_db(sink_target: str | Path) -> PolicyDb:
 
 
 class SQLitePolicyDb:
+    """Policy rows in a SQLite sink. Every use is a ``sqlite_work`` section (the store is read from a
+    background thread too), and a forked child opens its own connection: SQLite's may not cross a
+    fork, so the parent's is left untouched (not even closed)."""
+
     def __init__(self, path: Path) -> None:
         self.target: Path | str = path
         self.errors: tuple[type[Exception], ...] = (sqlite3.Error,)
-        self.conn = with_busy_retry(lambda: connect_sqlite(path), WRITE_TIMEOUT_S)
+        self._conn = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        self._pid = os.getpid()
+        with sqlite_work():
+            return with_busy_retry(lambda: connect_sqlite(Path(self.target)), WRITE_TIMEOUT_S)
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._pid != os.getpid():
+            _INHERITED.append(self._conn)
+            self._conn = self._open()
+        return self._conn
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        return self.conn.execute(sql, params).fetchall()
+        with sqlite_work():
+            return self.conn.execute(sql, params).fetchall()
 
     def write(self, work: Callable[[Query], _T]) -> _T:
         def attempt() -> _T:
             with immediate_transaction(self.conn):
                 return work(self.rows)
 
-        return with_busy_retry(attempt, WRITE_TIMEOUT_S)
+        with sqlite_work():
+            return with_busy_retry(attempt, WRITE_TIMEOUT_S)
 
     def marker(self) -> object:
-        version: int = self.conn.execute("PRAGMA data_version").fetchone()[0]
+        with sqlite_work():
+            version: int = self.conn.execute("PRAGMA data_version").fetchone()[0]
         return version
 
     def close(self) -> None:
-        self.conn.close()
+        with sqlite_work():
+            self.conn.close()
+
+
+_INHERITED: list[sqlite3.Connection] = []
+"""Connections a forked child found open: kept referenced so that they are never used nor closed."""
 
 
 _MARKER_SQL = (

@@ -2,16 +2,25 @@
 
 import multiprocessing
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import anthropic
 import httpx2
 
 import claudetop
+from claudetop.config import Config
+from claudetop.hook import make_middleware
+from claudetop.model import PolicyMode, PolicyName
+from claudetop.policies import PolicyStore
 from claudetop.simulate import FakeAnthropic
+from claudetop.sinks.forksafe import sqlite_work
 from tests.integration.hook.conftest import read_events
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -98,3 +107,57 @@ def test_a_multiprocessing_child_records_its_calls_before_it_exits(fake: FakeAnt
     for e in read_events(sink):
         by_pid[e.pid] = by_pid.get(e.pid, 0) + 1
     assert by_pid == {os.getpid(): 1, child.pid: 5}
+
+
+def _in_child(work: Callable[[], bool], timeout_s: int = 10) -> bool:
+    """Run ``work`` in a forked child (killed by an alarm if it hangs); whether it returned True."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        signal.alarm(timeout_s)
+        ok = False
+        try:
+            ok = work()
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+def test_a_fork_waits_for_claudetops_sqlite_work_to_end(tmp_path: Path) -> None:
+    """A child forked while a claudetop thread is inside SQLite would inherit SQLite's locks held."""
+    inside = threading.Event()
+
+    def work_in_sqlite() -> None:
+        with sqlite_work():
+            inside.set()
+            time.sleep(0.3)
+
+    thread = threading.Thread(target=work_in_sqlite)
+    thread.start()
+    inside.wait(5)
+    started = time.monotonic()
+    own_db = tmp_path / "app.db"
+    assert _in_child(lambda: sqlite3.connect(own_db).execute("SELECT 1").fetchone() == (1,))
+    assert time.monotonic() - started >= 0.2  # the fork waited for the section
+    thread.join()
+
+
+def test_a_child_forked_while_the_policy_engine_loads_gets_its_own(sink: Path) -> None:
+    """The engine is built on a thread, which a forked child does not have: it builds its own, on a
+    SQLite connection of its own (the parent's may not cross a fork)."""
+    middleware = make_middleware(sink=sink, policies=True)
+
+    def child_has_a_working_engine() -> bool:
+        deadline = time.monotonic() + 5
+        while middleware.policies.engine is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        engine = middleware.policies.engine
+        if engine is None:
+            return False
+        PolicyStore(str(sink), config=Config()).set("cache", "shadow", by="child")
+        deadline = time.monotonic() + 5
+        while not engine.active() and time.monotonic() < deadline:  # the engine's store sees it
+            time.sleep(0.05)
+        return engine.store.current().mode(PolicyName.CACHE) is PolicyMode.SHADOW
+
+    assert _in_child(child_has_a_working_engine)
