@@ -12,6 +12,7 @@ and closes the server, so nothing outlives the command.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 import threading
@@ -142,6 +143,7 @@ class Demo:
 
     def run(self) -> int:
         opts = self.options
+        _bypass_proxies_for_loopback()
         opts.sink.parent.mkdir(parents=True, exist_ok=True)
         _ensure_sink(opts.sink)
         config = demo_config(opts.config)
@@ -213,6 +215,14 @@ class Demo:
             file=self.out,
             flush=True,
         )
+
+
+def _bypass_proxies_for_loopback() -> None:
+    """The demo's clients talk to its own server on 127.0.0.1: a proxy the user set for real traffic
+    (``HTTP_PROXY``) must not carry them, or every call fails."""
+    for name in ("NO_PROXY", "no_proxy"):
+        hosts = [h.strip() for h in os.environ.get(name, "").split(",") if h.strip()]
+        os.environ[name] = ",".join(dict.fromkeys([*hosts, "127.0.0.1", "localhost"]))
 
 
 def _ensure_sink(path: Path) -> None:

@@ -298,6 +298,7 @@ class MonitorApp(App[int]):
             else (earlier[-1] if earlier else MIN_INTERVAL_S)
         )
         self.feed.interval_s = new
+        self.feed.refresh_now()  # the wait under way was for the old interval
         self.notify(f"refresh every {new:g} s")
 
     def action_cycle_theme(self) -> None:

@@ -101,7 +101,11 @@ def load_themes(user_dir: Path | None = None) -> dict[str, Theme]:
     themes = {name: parse_theme(name, text, f"themes/{name}.toml") for name, text in theme_texts().items()}
     if user_dir is not None and user_dir.is_dir():
         for path in sorted(user_dir.glob("*.toml")):
-            themes[path.stem] = parse_theme(path.stem, path.read_text(encoding="utf-8"), str(path))
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as err:
+                raise ConfigError.single(path, None, f"cannot read this theme: {err}") from err
+            themes[path.stem] = parse_theme(path.stem, text, str(path))
     return themes
 
 

@@ -171,3 +171,20 @@ async def test_claude_code_spend_on_screen_follows_the_config_price_overrides(tm
         await pilot.pause(0.6)
         assert app.latest is not None
         assert (app.latest.total_requests, app.latest.total_cost_micros) == (1, 7 * 2 + 40 * 10)
+
+
+async def test_a_shorter_refresh_interval_applies_at_once(tmp_path: Path) -> None:
+    """With a minute between refreshes, a key that shortens it must not wait out the minute."""
+    sink_path = tmp_path / "events.db"
+    _write(str(sink_path), _events(2))
+    app = build_app(MonitorOptions(sinks=(str(sink_path),), no_claude_code=True, delay_s=60), Config())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.6)
+        assert app.latest is not None and app.latest.total_requests == 2
+        _write(str(sink_path), [e.model_copy(update={"id": f"n{e.id}"}) for e in _events(3)])
+        await pilot.press("plus")
+        for _ in range(30):
+            await pilot.pause(0.1)
+            if app.latest.total_requests == 5:
+                break
+        assert app.latest.total_requests == 5

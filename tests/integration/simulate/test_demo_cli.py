@@ -17,13 +17,13 @@ SCENARIOS = {"chat", "summarisation", "extraction", "reasoning", "code_review"}
 _started: list[subprocess.Popen[str]] = []
 
 
-def demo(*args: str) -> subprocess.Popen[str]:
+def demo(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "claudetop", "demo", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "CLAUDETOP_CONFIG": "/nonexistent-claudetop-config.toml"},
+        env={**os.environ, "CLAUDETOP_CONFIG": "/nonexistent-claudetop-config.toml", **(env or {})},
     )
     _started.append(proc)
     return proc
@@ -66,6 +66,18 @@ def _wait_for_events(sink: Path, proc: subprocess.Popen[str], timeout_s: float =
                 pass
         time.sleep(0.2)
     raise AssertionError("the demo recorded no request in time")
+
+
+def test_a_proxy_set_for_real_traffic_does_not_carry_the_demos_loopback_calls(tmp_path: Path) -> None:
+    sink = tmp_path / "d.db"
+    proxy = "http://127.0.0.1:9"  # nothing listens there: a proxied call would fail
+    proc = demo("--headless", "--duration", "3", "--speed", "600", "--sink", str(sink),
+                env={"HTTP_PROXY": proxy, "HTTPS_PROXY": proxy, "ALL_PROXY": proxy})  # fmt: skip
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    with sqlite3.connect(sink) as conn:
+        served, failed = conn.execute("SELECT count(*), count(error_type) FROM events").fetchone()
+    assert served > 0 and failed == 0, err
 
 
 def test_ctrl_c_stops_within_two_seconds(tmp_path: Path) -> None:
