@@ -133,6 +133,11 @@ def render(report: Mapping[str, Any]) -> str:
             "Events the hooks could not write at once: dropped, delayed (written on a retry), queued.",
             [({"state": s}, hooks.get(s)) for s in ("dropped", "delayed", "queued")],
         ),
+        *_family(
+            "source_up",
+            "Whether each source could be read for these figures (1) or not (0: they lack its data).",
+            [({"source": s["name"]}, int(bool(s["ok"]))) for s in report.get("sources", [])],
+        ),
     ]
     return "\n".join(lines) + "\n"
 
@@ -156,7 +161,7 @@ class LiveReport:
         self.config = config
         self._clock = clock
         self.report: dict[str, Any] | None = None
-        self.text = ""
+        self._rendered = ""
         self.error: str | None = None
 
     def refresh(self) -> None:
@@ -169,13 +174,27 @@ class LiveReport:
                 close = getattr(source, "close", None)
                 if close is not None:
                     close()
-        self.text = render(self.report)
+        self._rendered = render(self.report)
+
+    @property
+    def text(self) -> str:
+        """The last figures, and whether the last refresh could compute them (else they are older)."""
+        ok: list[Sample] = [({}, 0 if self.error else 1)]
+        return (
+            self._rendered
+            + "\n".join(_family("refresh_ok", "Whether the last refresh succeeded.", ok))
+            + "\n"
+        )
 
     def run(self, interval_s: float, stop: threading.Event) -> None:
         """Refresh every ``interval_s`` until ``stop``; an error keeps the last good figures and is shown."""
         while not stop.wait(interval_s):
-            try:
-                self.refresh()
-                self.error = None
-            except Exception as err:
-                self.error = f"{type(err).__name__}: {err}"
+            self.try_refresh()
+
+    def try_refresh(self) -> None:
+        """``refresh``; when it fails the last figures stay, and ``refresh_ok`` says they are stale."""
+        try:
+            self.refresh()
+            self.error = None
+        except Exception as err:
+            self.error = f"{type(err).__name__}: {err}"

@@ -68,13 +68,28 @@ def test_the_live_report_is_the_report_and_follows_new_events(tmp_path: Path) ->
     path = _sink(tmp_path)
     live = LiveReport(lambda: open_sources(sinks=[path]), Config(), clock=lambda: NOW)
     live.refresh()
-    assert live.text == render(build_report(open_sources(sinks=[path]), Config(), now=NOW))
+    assert live.text.startswith(render(build_report(open_sources(sinks=[path]), Config(), now=NOW)))
     with SQLiteSink(path) as sink:
         sink.write_events([make_event(1000 + i, ts=NOW - timedelta(minutes=i)) for i in range(5)])
     live.refresh()
     fresh = build_report(open_sources(sinks=[path]), Config(), now=NOW)
     assert fresh["totals"]["requests"] == 205
-    assert live.text == render(fresh)
+    assert live.text.startswith(render(fresh)) and live.text.endswith("\nclaudetop_refresh_ok 1\n")
+
+
+def test_a_sink_gone_bad_keeps_the_last_figures_and_says_so(tmp_path: Path) -> None:
+    path = _sink(tmp_path)
+    live = LiveReport(lambda: open_sources(sinks=[path]), Config(), clock=lambda: NOW)
+    live.try_refresh()
+    up = ("claudetop_source_up", (("source", f"sqlite:{path}"),))
+    good = _samples(live.text)
+    assert (good[("claudetop_refresh_ok", ())], good[up], good[("claudetop_requests", ())]) == (1, 1, 200)
+    for stale in path.parent.glob(path.name + "*"):
+        stale.unlink()
+    path.write_bytes(b"not a database" * 512)
+    live.try_refresh()
+    after = _samples(live.text)
+    assert (after[("claudetop_refresh_ok", ())], after[("claudetop_requests", ())]) == (0, 200)
 
 
 def test_absent_figures_are_left_out_not_zeroed() -> None:
