@@ -9,7 +9,9 @@ the exit code. Modules import their heavy dependencies inside that callable so t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -58,7 +60,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     func = getattr(args, "func", None)
     if func is None:
         func = importlib.import_module("claudetop.cli.monitor").run
-    code: int = func(args)
+    try:
+        args.exit_code = func(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (``| head``): point stdout at /dev/null so the exit flush stays quiet.
+        # The code is what the command returned, or settled before writing (``report``'s 3), or 0.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    code: int = getattr(args, "exit_code", EXIT_OK)
     return code
 
 

@@ -106,5 +106,7 @@ def _run(args: argparse.Namespace) -> int:
         budget_usd=args.budget,
         alert_state=default_alert_state_path(),
     )
+    code = EXIT_OVER_BUDGET if over_budget(data) else EXIT_OK
+    args.exit_code = code  # main() keeps it if the reader goes away while the report is written
     sys.stdout.write(render(data, args.format))
-    return EXIT_OVER_BUDGET if over_budget(data) else EXIT_OK
+    return code

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
 import time
 from pathlib import Path
@@ -98,10 +97,6 @@ def run(args: argparse.Namespace) -> int:
             _print_lines(sys.stdout, [e for s in sources for e in s.poll().events])
     except KeyboardInterrupt:
         pass
-    except BrokenPipeError:
-        # The reader went away (``| head``): point stdout at /dev/null so the exit flush stays quiet.
-        with contextlib.suppress(OSError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     finally:
         if watcher is not None:
             watcher.stop()
