@@ -27,6 +27,34 @@ EXIT_USAGE = 2
 EXIT_OVER_BUDGET = 3
 
 
+def sink_errors() -> tuple[type[Exception], ...]:
+    """What opening or reading a sink raises when it cannot be read, written or reached: SQLite's and the
+    OS's errors, a JSONL file where only a database will do, and psycopg's (an optional extra: only once
+    something imported it). Catch ``BrokenPipeError`` (an ``OSError``) before these: ``main`` handles it."""
+    import sqlite3
+
+    from claudetop.policies.db import NotASQLiteSink
+
+    errors: tuple[type[Exception], ...] = (sqlite3.Error, OSError, NotASQLiteSink)
+    psycopg = sys.modules.get("psycopg")
+    return errors if psycopg is None else (*errors, psycopg.Error)
+
+
+def sink_failure(command: str, target: object, err: Exception) -> int:
+    """Say on one line which sink failed and why (its name left out when the error already names it; a
+    PostgreSQL URL without its password), and return ``EXIT_FAILURE``."""
+    from claudetop.sinks import is_postgres_target
+
+    name = str(target)
+    if is_postgres_target(name):
+        scheme, _, rest = name.partition("://")
+        name = f"{scheme}://{rest.partition('?')[0].rpartition('@')[2]}"
+    lines = str(err).strip().splitlines()
+    why = lines[0] if lines else type(err).__name__
+    print(f"claudetop {command}: {why if name in why else f'{name}: {why}'}", file=sys.stderr)
+    return EXIT_FAILURE
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole command line, or with ``only`` (a module of ``_SUBCOMMANDS``) just that subcommand:
     ``claudetop report ...`` then imports nothing of the other commands."""

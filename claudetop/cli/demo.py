@@ -10,6 +10,8 @@ from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
+from claudetop.cli import sink_errors, sink_failure
+
 
 def _positive(text: str) -> float:
     try:
@@ -107,7 +109,12 @@ def run(args: argparse.Namespace) -> int:
                 start=args.start,
                 config=args.config,
             )
-            return Demo(options, monitor=None if args.headless else _open_monitor).run()
+            try:
+                return Demo(options, monitor=None if args.headless else _open_monitor).run()
+            except BrokenPipeError:
+                raise  # the reader of the summary went away: main() handles it
+            except sink_errors() as err:
+                return sink_failure("demo", options.sink, err)
     except DemoError as err:
         print(f"claudetop demo: {err}", file=sys.stderr)
         return 2

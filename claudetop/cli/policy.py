@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +65,11 @@ def parse_param(text: str) -> tuple[str, ParamValue]:
     return key, value
 
 
-def _store(args: argparse.Namespace) -> Any:
+@contextmanager
+def _store(args: argparse.Namespace, action: str) -> Iterator[Any]:
+    """The policy store of ``--sink`` (default: the configured sink). A sink that cannot be opened or
+    read ends the command with one line on stderr and exit 1."""
+    from claudetop.cli import sink_errors, sink_failure
     from claudetop.config import ConfigError, config_error_exit, load_config, sink_target
     from claudetop.policies import PolicyStore
 
@@ -71,11 +77,16 @@ def _store(args: argparse.Namespace) -> Any:
         config = load_config(args.config)
     except ConfigError as err:
         config_error_exit(err)
-    return PolicyStore(args.sink or sink_target(config), config=config)
+    target = args.sink or sink_target(config)
+    try:
+        with PolicyStore(target, config=config) as store:
+            yield store
+    except sink_errors() as err:
+        sys.exit(sink_failure(f"policy {action}", target, err))
 
 
 def _list(args: argparse.Namespace) -> int:
-    with _store(args) as store:
+    with _store(args, "list") as store:
         policies = store.current()
     rows = [policies.get(name) for name in PolicyName]
     if args.json:
@@ -97,7 +108,7 @@ def _set(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"claudetop policy set: {err}", file=sys.stderr)
         return EXIT_USAGE
-    with _store(args) as store:
+    with _store(args, "set") as store:
         try:
             change = store.set(args.name, args.mode, params, by=args.by, reason=args.reason)
         except PolicyRefused as err:
@@ -108,7 +119,7 @@ def _set(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    with _store(args) as store:
+    with _store(args, "audit") as store:
         trail = store.audit(args.limit)
     if args.json:
         print(json.dumps([c.model_dump(mode="json") for c in trail], indent=2))

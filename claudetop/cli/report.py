@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from claudetop.cli import EXIT_OK, EXIT_OVER_BUDGET, EXIT_USAGE
+from claudetop.cli import EXIT_OK, EXIT_OVER_BUDGET, EXIT_USAGE, sink_errors, sink_failure
 from claudetop.cli.log_options import add_log_options, claude_code_dirs
 
 
@@ -97,15 +97,18 @@ def _run(args: argparse.Namespace) -> int:
     if missing:
         print(f"claudetop report: no such sink: {', '.join(map(str, missing))}", file=sys.stderr)
         return EXIT_USAGE
-    sources = open_report_sources(sinks, args.jsonl, claude_code_dirs(args), pricebook_for(config))
-    data = build_report(
-        sources,
-        config,
-        since=args.since,
-        until=args.until,
-        budget_usd=args.budget,
-        alert_state=default_alert_state_path(),
-    )
+    try:
+        sources = open_report_sources(sinks, args.jsonl, claude_code_dirs(args), pricebook_for(config))
+        data = build_report(
+            sources,
+            config,
+            since=args.since,
+            until=args.until,
+            budget_usd=args.budget,
+            alert_state=default_alert_state_path(),
+        )
+    except sink_errors() as err:
+        return sink_failure("report", ", ".join(sinks) or "sources", err)
     code = EXIT_OVER_BUDGET if over_budget(data) else EXIT_OK
     args.exit_code = code  # main() keeps it if the reader goes away while the report is written
     sys.stdout.write(render(data, args.format))
