@@ -55,6 +55,13 @@ def sink_failure(command: str, target: object, err: Exception) -> int:
     return EXIT_FAILURE
 
 
+def source_problem(name: str, message: str | None) -> str:
+    """An unhealthy source as one line for stderr: its message, after its name unless the message names
+    its path already (most do)."""
+    why = (message or "cannot be read").strip().splitlines()[0]
+    return why if (name.partition(":")[2] or name) in why else f"{name}: {why}"
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole command line, or with ``only`` (a module of ``_SUBCOMMANDS``) just that subcommand:
     ``claudetop report ...`` then imports nothing of the other commands."""

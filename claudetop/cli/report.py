@@ -1,4 +1,5 @@
-"""``claudetop report``: print the monitor's numbers (text, Markdown or JSON); exit 3 over budget."""
+"""``claudetop report``: print the monitor's numbers (text, Markdown or JSON); exit 3 over budget,
+1 when no source could be read."""
 
 from __future__ import annotations
 
@@ -12,7 +13,15 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from claudetop.cli import EXIT_OK, EXIT_OVER_BUDGET, EXIT_USAGE, sink_errors, sink_failure
+from claudetop.cli import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_OVER_BUDGET,
+    EXIT_USAGE,
+    sink_errors,
+    sink_failure,
+    source_problem,
+)
 from claudetop.cli.log_options import add_log_options, claude_code_dirs
 
 
@@ -109,7 +118,13 @@ def _run(args: argparse.Namespace) -> int:
         )
     except sink_errors() as err:
         return sink_failure("report", ", ".join(sinks) or "sources", err)
-    code = EXIT_OVER_BUDGET if over_budget(data) else EXIT_OK
+    for source in data["sources"]:
+        if not source["ok"]:
+            print(f"claudetop report: {source_problem(source['name'], source['message'])}", file=sys.stderr)
+    if not any(source["ok"] for source in data["sources"]):
+        code = EXIT_FAILURE  # nothing was read: the figures are not $0, they are unknown
+    else:
+        code = EXIT_OVER_BUDGET if over_budget(data) else EXIT_OK
     args.exit_code = code  # main() keeps it if the reader goes away while the report is written
     sys.stdout.write(render(data, args.format))
     return code

@@ -1,6 +1,7 @@
 """``claudetop tail``: print usage events as they arrive, one line each, for pipes and debugging.
 
 Ctrl+C ends it with exit 0; so does the reader of a pipe going away (``claudetop tail | head``).
+A source that cannot be read is said on stderr; ``--once`` exits 1 when none could be.
 
 Line format (tab-separated so ``cut``/``awk`` work): UTC time, source, task, model, input (uncached),
 cache write, cache read, output tokens, cost in USD (``unpriced`` when the model has no price).
@@ -15,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from claudetop.cli import EXIT_OK, EXIT_USAGE
+from claudetop.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, source_problem
 from claudetop.cli.log_options import add_log_options, claude_code_dirs
 
 
@@ -55,6 +56,18 @@ def _print_lines(out: TextIO, events: list[Any]) -> None:
     out.flush()
 
 
+def _say_problems(sources: list[Any], said: set[str]) -> bool:
+    """Print each unhealthy source's problem to stderr, once per distinct line (a follow polls a missing
+    sink every interval); returns whether no source is healthy."""
+    health = [s.health() for s in sources]
+    for h in health:
+        line = f"claudetop tail: {source_problem(h.name, h.message)}"
+        if not h.ok and line not in said:
+            said.add(line)
+            print(line, file=sys.stderr)
+    return not any(h.ok for h in health)
+
+
 def run(args: argparse.Namespace) -> int:
     from claudetop.analysis.report import pricebook_for
     from claudetop.config import ConfigError, default_sink_path, load_config
@@ -85,16 +98,20 @@ def run(args: argparse.Namespace) -> int:
     watched = [*sinks, *args.jsonl, *(code_dirs or [])]
     watcher = Watcher(watched).start() if watched and not args.once else None
     progress = [p for p in (getattr(s, "progress", None) for s in sources) if p is not None]
+    said: set[str] = set()
+    unread = False
     try:
         with ProgressPrinter(progress) if from_start else contextlib.nullcontext():
             first = [e for s in sources for e in s.poll().events]
         _print_lines(sys.stdout, first)
+        unread = _say_problems(sources, said)
         while not args.once:
             if watcher is not None:
                 watcher.wait(args.interval)
             else:
                 time.sleep(args.interval)
             _print_lines(sys.stdout, [e for s in sources for e in s.poll().events])
+            _say_problems(sources, said)
     except KeyboardInterrupt:
         pass
     finally:
@@ -104,4 +121,4 @@ def run(args: argparse.Namespace) -> int:
             close = getattr(source, "close", None)
             if close is not None:
                 close()
-    return EXIT_OK
+    return EXIT_FAILURE if args.once and unread else EXIT_OK
