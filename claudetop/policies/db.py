@@ -74,23 +74,39 @@ def open_policy_db(sink_target: str | Path) -> PolicyDb:
 
 class SQLitePolicyDb:
     """Policy rows in a SQLite sink. Every use is a ``sqlite_work`` section (the store is read from a
-    background thread too), and a forked child opens its own connection: SQLite's may not cross a
-    fork, so the parent's is left untouched (not even closed)."""
+    background thread too). The connection is opened again when it no longer reaches the sink: in a
+    forked child (SQLite's may not cross a fork, so the parent's is left untouched, not even closed),
+    and when the sink file was deleted and created anew (settings written to the old one would reach
+    no hook)."""
 
     def __init__(self, path: Path) -> None:
         self.target: Path | str = path
         self.errors: tuple[type[Exception], ...] = (sqlite3.Error,)
+        self._opened = 0
         self._conn = self._open()
 
     def _open(self) -> sqlite3.Connection:
         self._pid = os.getpid()
         with sqlite_work():
-            return with_busy_retry(lambda: connect_sqlite(Path(self.target)), WRITE_TIMEOUT_S)
+            conn = with_busy_retry(lambda: connect_sqlite(Path(self.target)), WRITE_TIMEOUT_S)
+        self._file = self._file_now()
+        self._opened += 1
+        return conn
+
+    def _file_now(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.target)
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
 
     @property
     def conn(self) -> sqlite3.Connection:
         if self._pid != os.getpid():
             _INHERITED.append(self._conn)
+            self._conn = self._open()
+        elif (now := self._file_now()) is not None and now != self._file:
+            self._conn.close()
             self._conn = self._open()
         return self._conn
 
@@ -107,9 +123,10 @@ class SQLitePolicyDb:
             return with_busy_retry(attempt, WRITE_TIMEOUT_S)
 
     def marker(self) -> object:
+        """Changes whenever another connection changed the file, or this one was opened again."""
         with sqlite_work():
             version: int = self.conn.execute("PRAGMA data_version").fetchone()[0]
-        return version
+        return self._opened, version
 
     def close(self) -> None:
         with sqlite_work():

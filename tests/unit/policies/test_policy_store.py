@@ -131,3 +131,23 @@ def test_a_reader_racing_the_first_read_gets_the_stored_settings_not_the_default
     second.join(5)
     store.close()
     assert seen == [PolicyMode.ENFORCE]
+
+
+def test_a_sink_deleted_and_created_anew_is_the_one_read_and_written(sink: Path) -> None:
+    """A monitor left running across a new sink must not keep talking to the deleted file."""
+    clock = StepClock()
+    with PolicyStore(sink, config=Config(), clock=clock) as store:
+        store.set("cache", "shadow", by="before")
+        for path in sink.parent.glob(sink.name + "*"):
+            path.unlink()
+        with PolicyStore(sink, config=Config()) as fresh:
+            fresh.set("routing", "shadow", by="after")
+        clock.t += CHECK_INTERVAL_S
+        now = store.current()
+        assert (now.mode(PolicyName.CACHE), now.mode(PolicyName.ROUTING)) == (
+            PolicyMode.OFF,
+            PolicyMode.SHADOW,
+        )
+        store.set("batching", "shadow", by="monitor")
+    with PolicyStore(sink, config=Config()) as reader:
+        assert reader.current().mode(PolicyName.BATCHING) is PolicyMode.SHADOW
