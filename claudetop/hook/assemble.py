@@ -37,7 +37,10 @@ from claudetop.hook.capture import EVENT_IDS, Capture, ResultLines
 from claudetop.model import BatchState, Endpoint, Micros, UsageEvent
 
 RETRY_HOLD_S = 10.0
-"""How long a retryable failure waits for its retry: the SDK backs off at most 8 s unless told more."""
+"""How long a retryable failure waits for its retry to start: the SDK backs off at most 8 s unless told
+more."""
+RETRY_RUN_S = 3600.0
+"""How long it then waits for that retry to end (the SDK's longest timeouts are shorter)."""
 
 _RETRYABLE = frozenset({408, 409, 429})
 
@@ -92,6 +95,12 @@ class Assembler:
             self._held[key] = _Held(attempt, first_started, first_wall, now + wait)
             return
         self._emit_attempt(attempt, first_started, first_wall)
+
+    def retry_started(self, key: str, now: float) -> None:
+        """Another attempt of ``key`` is under way: hold its failure until that attempt is captured."""
+        held = self._held.get(key)
+        if held is not None:
+            held.deadline = max(held.deadline, now + RETRY_RUN_S)
 
     def expire(self, now: float, everything: bool = False) -> None:
         """Write out held failures whose retry did not come (all of them when the process exits)."""

@@ -82,3 +82,11 @@ class ResultLines:
     sent_headers: Any
     size: int
     """Bytes held, which bound how much a writer that falls behind may queue."""
+
+
+@dataclass(slots=True, frozen=True)
+class RetryStarted:
+    """The SDK started another attempt of the logical request ``key``: its held failure must wait for
+    that attempt however long it takes (a long generation, a slow stream)."""
+
+    key: str

@@ -18,7 +18,7 @@ import httpx2
 from anthropic import APIRequest, APIResponse, AsyncAPIResponse, AsyncCallNext, CallNext, Middleware
 
 from claudetop.hook.attempt import classify
-from claudetop.hook.capture import Capture, ResultLines
+from claudetop.hook.capture import Capture, ResultLines, RetryStarted
 from claudetop.hook.streams import AsyncTappedStream, Mode, Tap, TappedStream
 from claudetop.hook.tags import TASK_HEADER, call_site, current_task
 from claudetop.hook.writer import Writer
@@ -124,6 +124,8 @@ class ClaudetopMiddleware(Middleware):
             self.clock(),
             started,
         )
+        if request.retries_taken and request.options.idempotency_key:
+            self.writer.submit(RetryStarted(request.options.idempotency_key))
         engine = self.policies.engine
         if (
             engine is not None

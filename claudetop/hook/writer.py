@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from claudetop.hook.assemble import Assembler, Pricer
-from claudetop.hook.capture import Capture, ResultLines
+from claudetop.hook.capture import Capture, ResultLines, RetryStarted
 from claudetop.model import BatchState, Micros, UsageEvent
 from claudetop.sinks import Sink, connect_sqlite, is_data_error, is_postgres_target, open_sink
 from claudetop.sinks.forksafe import sqlite_work
@@ -52,7 +52,7 @@ HEALTH_EVERY_S = 5.0
 REPORT_AFTER_FAILURES = 3
 """A busy sink that takes the batch on a later try loses nothing; say something once writes keep failing."""
 
-Item = Capture | ResultLines | threading.Event
+Item = Capture | ResultLines | RetryStarted | threading.Event
 """An event in the queue is a flush request: set once everything queued before it is written."""
 
 
@@ -116,8 +116,12 @@ class Writer:
             self._submit_results(item)
             return
         if len(self._queue) >= QUEUE_MAX:
-            with self._lock:
-                self.dropped += 1
+            if not isinstance(item, RetryStarted):  # a note, not an event
+                with self._lock:
+                    self.dropped += 1
+            return
+        if isinstance(item, RetryStarted):
+            self._queue.append(item)
             return
         self._queue.append(item)
         self.captured += 1
@@ -232,6 +236,8 @@ class Writer:
                     self._result_bytes -= item.size
                 for line in item.lines:
                     self._assemble(assembler.add_result, item, line)
+            elif isinstance(item, RetryStarted):
+                assembler.retry_started(item.key, now)
             else:
                 self._assemble(assembler.add, item, now)
         assembler.expire(now, everything=final or bool(self._flushes))

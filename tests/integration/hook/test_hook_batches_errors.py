@@ -123,6 +123,25 @@ def test_retried_call_is_one_event_with_retries(clock: SimClock, sink: Path) -> 
     assert recorded(event) == served(message.usage)
 
 
+def test_a_retry_that_takes_longer_than_the_hold_is_still_one_event(
+    clock: SimClock, sink: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The failure waits for its retry to start (``RETRY_HOLD_S``, made short here), then for it to end,
+    however long the answer takes."""
+    from claudetop.hook import assemble
+    from claudetop.simulate import FakeConfig
+
+    monkeypatch.setattr(assemble, "RETRY_HOLD_S", 0.3)
+    slow_answer = FaultRule("slow", next_n=1, delay_s=1.5)
+    config = FakeConfig(faults=[FaultRule("rate_limit", next_n=1, retry_after_s=0.01), slow_answer])
+    with FakeAnthropic(clock=clock, config=config) as fake:
+        client = sync_client(fake, sink, 2)
+        client.messages.create(model=MODEL, max_tokens=10, messages=HI)
+    [event] = read_events(sink)
+    assert (event.retries, event.status) == (1, 200)
+    assert event.latency_ms is not None and event.latency_ms >= 1500
+
+
 @pytest.mark.parametrize(
     ("kind", "status", "error_type", "exc"),
     [
