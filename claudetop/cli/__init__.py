@@ -11,9 +11,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import math
 import os
 import sys
 from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
 
 from claudetop._version import __version__
 
@@ -25,6 +27,31 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 """Bad arguments or a bad config file: the user must change something."""
 EXIT_OVER_BUDGET = 3
+
+MAX_USD = Decimal(10**12)
+"""Above any real budget, and low enough that converting to micro-dollars cannot overflow ``Decimal``."""
+
+
+def positive_usd(text: str) -> Decimal:
+    """An amount in US dollars (``5``, ``$5.50``) for argparse: finite, above zero, at most ``MAX_USD``."""
+    try:
+        value = Decimal(text.strip().removeprefix("$"))
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"not an amount in USD: {text!r}") from None
+    if not value.is_finite() or not 0 < value <= MAX_USD:
+        raise argparse.ArgumentTypeError(f"must be a positive amount up to {MAX_USD:,} USD, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A finite number above zero for argparse (seconds, speeds): ``nan`` and ``inf`` never end a loop."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
+    return value
 
 
 def sink_errors() -> tuple[type[Exception], ...]:

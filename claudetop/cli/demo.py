@@ -10,16 +10,16 @@ from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
-from claudetop.cli import sink_errors, sink_failure
+from claudetop.cli import positive_float, sink_errors, sink_failure
+
+MAX_SPEED = 1e6
+"""A simulated day in a tenth of a second; faster, the simulated clock soon passes datetime's year 9999."""
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
+def _speed(text: str) -> float:
+    value = positive_float(text)
+    if value > MAX_SPEED:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_SPEED:g}, got {text!r}")
     return value
 
 
@@ -54,10 +54,13 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--headless", action="store_true", help="no monitor; print a summary at the end")
     p.add_argument(
-        "--duration", type=_positive, metavar="SECONDS", help="real seconds to run (default: until Ctrl+C)"
+        "--duration",
+        type=positive_float,
+        metavar="SECONDS",
+        help="real seconds to run (default: until Ctrl+C)",
     )
     p.add_argument(
-        "--speed", type=_positive, default=60.0, metavar="N", help="simulated seconds per real second"
+        "--speed", type=_speed, default=60.0, metavar="N", help="simulated seconds per real second"
     )
     p.add_argument(
         "--sink", dest="demo_sink", type=Path, metavar="PATH", help="SQLite sink (default: a temporary file)"

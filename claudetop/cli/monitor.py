@@ -3,18 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-
-def _positive_decimal(text: str) -> Decimal:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value.is_finite() or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive amount, got {text!r}")
-    return value
+from claudetop.cli import positive_usd
 
 
 def _delay(text: str) -> float:
@@ -48,7 +39,7 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--no-claude-code", action="store_true", help="do not read Claude Code transcripts")
     group.add_argument("-d", "--delay", type=_delay, metavar="SECONDS", help="refresh interval")
     group.add_argument("--theme", help="colour theme (dark, light, ansi, high-contrast or a user theme)")
-    group.add_argument("--budget", type=_positive_decimal, metavar="USD", help="monthly budget in US dollars")
+    group.add_argument("--budget", type=positive_usd, metavar="USD", help="monthly budget in US dollars")
     group.add_argument("--config", type=Path, metavar="PATH", help="config file")
     group.add_argument("--no-color", action="store_true", help="no colours (also: NO_COLOR=1)")
     group.add_argument("--no-animations", action="store_true", help="no animations (automatic over SSH)")

@@ -9,7 +9,6 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from claudetop.cli import (
     EXIT_OK,
     EXIT_OVER_BUDGET,
     EXIT_USAGE,
+    positive_usd,
     sink_errors,
     sink_failure,
     source_problem,
@@ -31,16 +31,6 @@ def _when(text: str) -> datetime:
     except ValueError as err:
         raise argparse.ArgumentTypeError(f"not an ISO date or datetime: {text!r}") from err
     return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _usd(text: str) -> Decimal:
-    try:
-        value = Decimal(text.lstrip("$"))
-    except InvalidOperation as err:
-        raise argparse.ArgumentTypeError(f"not an amount in USD: {text!r}") from err
-    if value <= 0:
-        raise argparse.ArgumentTypeError("the budget must be positive")
-    return value
 
 
 @contextmanager
@@ -73,7 +63,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--since", type=_when, help="start (ISO date/datetime, UTC); default: start of this month")
     p.add_argument("--until", type=_when, help="end (exclusive)")
     p.add_argument("--format", choices=("text", "markdown", "json"), default="text")
-    p.add_argument("--budget", type=_usd, metavar="USD", help="monthly budget (exit 3 above it)")
+    p.add_argument("--budget", type=positive_usd, metavar="USD", help="monthly budget (exit 3 above it)")
     p.add_argument("--config", type=Path, metavar="PATH")
     p.set_defaults(func=run)
 
