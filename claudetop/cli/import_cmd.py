@@ -10,12 +10,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from contextlib import closing
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from claudetop.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
+from claudetop.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, sink_errors, sink_failure
 
 ADMIN_KEY_ENV = "ANTHROPIC_ADMIN_KEY"
 
@@ -32,9 +34,20 @@ def _pct(text: str) -> Decimal:
         value = Decimal(text.rstrip("%"))
     except InvalidOperation as err:
         raise argparse.ArgumentTypeError(f"not a percentage: {text!r}") from err
-    if value < 0:
-        raise argparse.ArgumentTypeError("the threshold cannot be negative")
+    if not value.is_finite() or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a percentage of 0 or more, got {text!r}")
     return value
+
+
+def _base_url(text: str) -> str:
+    """An ``http(s)://host`` URL: anything else would only fail once the first request is built."""
+    try:
+        parts = urlsplit(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"not a URL: {text!r} ({err})") from None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise argparse.ArgumentTypeError(f"not an http(s):// URL: {text!r}")
+    return text
 
 
 def register(subparsers: Any) -> None:
@@ -45,7 +58,10 @@ def register(subparsers: Any) -> None:
     admin.add_argument("--since", type=_day, help="first day (UTC, inclusive); required unless --no-fetch")
     admin.add_argument("--until", type=_day, help="last day (UTC, inclusive; default today)")
     admin.add_argument(
-        "--base-url", default=None, help="Admin API base URL (default https://api.anthropic.com)"
+        "--base-url",
+        type=_base_url,
+        default=None,
+        help="Admin API base URL (default https://api.anthropic.com)",
     )
     admin.add_argument("--store", type=Path, help="where imported reports are kept (default: state dir)")
     admin.add_argument("--reconcile", action="store_true", help="claudetop vs Anthropic per day/model")
@@ -63,6 +79,7 @@ def run_admin(args: argparse.Namespace) -> int:
         AdminClient,
         AdminStore,
         day_range,
+        default_store_path,
         import_admin,
         our_costs,
         reconcile,
@@ -71,46 +88,49 @@ def run_admin(args: argparse.Namespace) -> int:
     )
     from claudetop.sources.sink import read_all_events
 
-    store = AdminStore(args.store)
     try:
-        if not args.no_fetch:
-            key = os.environ.get(ADMIN_KEY_ENV)
-            if not key:
-                print(f"claudetop import admin: set {ADMIN_KEY_ENV} to an Admin API key", file=sys.stderr)
-                return EXIT_USAGE
-            if args.since is None:
-                print("claudetop import admin: --since DATE is required", file=sys.stderr)
-                return EXIT_USAGE
-            try:
-                since, until = day_range(args.since, args.until)
-            except ValueError as err:
-                print(f"claudetop import admin: {err}", file=sys.stderr)
-                return EXIT_USAGE
-            client = AdminClient(key, args.base_url or DEFAULT_BASE_URL)
-            try:
-                usage_rows, cost_rows = import_admin(client, store, since, until)
-            except AdminApiError as err:
-                print(f"claudetop import admin: {err}", file=sys.stderr)
-                return EXIT_FAILURE
-            print(
-                f"imported {usage_rows} usage rows and {cost_rows} cost rows for {since} .. {until} "
-                f"({client.requests} requests) into {store.path}",
-                file=sys.stderr,
-            )
-        if args.reconcile:
-            sinks = args.sink or [default_sink_path()]
-            missing = [str(p) for p in sinks if not Path(p).exists()]
-            if missing:
-                print(f"claudetop import admin: no such sink: {', '.join(missing)}", file=sys.stderr)
-                return EXIT_USAGE
-            events = [e for p in sinks for e in read_all_events(p)]
-            costs = store.costs()
-            if args.since is not None:
-                start, end = day_range(args.since, args.until)
-                costs = [c for c in costs if start <= c.day < end]
-                events = [e for e in events if start <= e.ts.date() < end]
-            rows = reconcile(our_costs(events), their_costs(costs), args.threshold)
-            print(render_reconciliation(rows, args.threshold))
-    finally:
-        store.close()
+        days = None if args.since is None else day_range(args.since, args.until)
+    except ValueError as err:
+        print(f"claudetop import admin: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    key = os.environ.get(ADMIN_KEY_ENV)
+    if not args.no_fetch and not key:
+        print(f"claudetop import admin: set {ADMIN_KEY_ENV} to an Admin API key", file=sys.stderr)
+        return EXIT_USAGE
+    if not args.no_fetch and days is None:
+        print("claudetop import admin: --since DATE is required", file=sys.stderr)
+        return EXIT_USAGE
+    sinks = args.sink or [default_sink_path()]
+    missing = [str(p) for p in sinks if not Path(p).exists()]
+    if args.reconcile and missing:
+        print(f"claudetop import admin: no such sink: {', '.join(missing)}", file=sys.stderr)
+        return EXIT_USAGE
+    store_path = args.store or default_store_path()
+    table = None
+    try:
+        with closing(AdminStore(store_path)) as store:
+            if key and days is not None and not args.no_fetch:
+                client = AdminClient(key, args.base_url or DEFAULT_BASE_URL)
+                usage_rows, cost_rows = import_admin(client, store, *days)
+                print(
+                    f"imported {usage_rows} usage rows and {cost_rows} cost rows for {days[0]} .. {days[1]} "
+                    f"({client.requests} requests) into {store.path}",
+                    file=sys.stderr,
+                )
+            if args.reconcile:
+                events = [e for p in sinks for e in read_all_events(p)]
+                costs = store.costs()
+                if days is not None:
+                    costs = [c for c in costs if days[0] <= c.day < days[1]]
+                    events = [e for e in events if days[0] <= e.ts.date() < days[1]]
+                table = render_reconciliation(
+                    reconcile(our_costs(events), their_costs(costs), args.threshold), args.threshold
+                )
+    except AdminApiError as err:
+        print(f"claudetop import admin: {err}", file=sys.stderr)
+        return EXIT_FAILURE
+    except sink_errors() as err:
+        return sink_failure("import admin", store_path, err)
+    if table is not None:
+        print(table)
     return EXIT_OK
