@@ -12,7 +12,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from claudetop.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
+from claudetop.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, positive_float
 
 DEFAULT_PORT = 9464
 
@@ -23,7 +23,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--sink", action="append", default=[], metavar="P|URL", help="sink to read (repeatable)")
-    p.add_argument("--interval", type=float, metavar="S", help="refresh interval (default: config's)")
+    p.add_argument(
+        "--interval", type=positive_float, metavar="S", help="refresh interval (default: config's)"
+    )
     p.add_argument("--config", metavar="PATH")
     p.set_defaults(func=run)
 

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from claudetop.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, source_problem
+from claudetop.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, positive_float, source_problem
 from claudetop.cli.log_options import add_log_options, claude_code_dirs
 
 
@@ -25,7 +25,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--sink", action="append", type=Path, default=[], metavar="P", help="sink (SQLite/.jsonl)")
     add_log_options(p)
     p.add_argument("--from-start", action="store_true", help="print what is already there first")
-    p.add_argument("--interval", type=float, default=1.0, metavar="S", help="poll interval (default 1 s)")
+    p.add_argument(
+        "--interval", type=positive_float, default=1.0, metavar="S", help="poll interval (default 1 s)"
+    )
     p.add_argument("--once", action="store_true", help="print what there is and exit (implies --from-start)")
     p.add_argument("--config", type=Path, metavar="PATH", help="config file (its price overrides)")
     p.set_defaults(func=run)
