@@ -115,16 +115,15 @@ class Writer:
         if isinstance(item, ResultLines):
             self._submit_results(item)
             return
+        event = isinstance(item, Capture)  # not a note such as ``RetryStarted``
         if len(self._queue) >= QUEUE_MAX:
-            if not isinstance(item, RetryStarted):  # a note, not an event
+            if event:
                 with self._lock:
                     self.dropped += 1
             return
-        if isinstance(item, RetryStarted):
-            self._queue.append(item)
-            return
         self._queue.append(item)
-        self.captured += 1
+        if event:
+            self.captured += 1
 
     def _submit_results(self, item: ResultLines) -> None:
         with self._lock:
