@@ -86,7 +86,7 @@ def run_admin(args: argparse.Namespace) -> int:
         render_reconciliation,
         their_costs,
     )
-    from claudetop.sources.sink import read_all_events
+    from claudetop.sources.sink import SinkUnreadable, read_all_events
 
     try:
         days = None if args.since is None else day_range(args.since, args.until)
@@ -118,7 +118,11 @@ def run_admin(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
             if args.reconcile:
-                events = [e for p in sinks for e in read_all_events(p)]
+                try:
+                    events = [e for p in sinks for e in read_all_events(p)]
+                except SinkUnreadable as err:
+                    print(f"claudetop import admin: {err}", file=sys.stderr)
+                    return EXIT_FAILURE
                 costs = store.costs()
                 if days is not None:
                     costs = [c for c in costs if days[0] <= c.day < days[1]]

@@ -248,13 +248,22 @@ class SinkSource:
         self._close()
 
 
+class SinkUnreadable(OSError):
+    """A one-shot read found a sink it could not read: its events are unknown, not zero."""
+
+
 def read_all_events(path: Path | str) -> list[UsageEvent]:
-    """Every event in a sink, oldest first: a one-shot read for reports and tests."""
+    """Every event in a sink, oldest first: a one-shot read. Raises ``SinkUnreadable`` (an ``OSError``)
+    when the file cannot be read, rather than answering with no events."""
     source = SinkSource(path, max_rows_per_poll=2**62)
     try:
-        return source.poll().events
+        events = source.poll().events
+        health = source.health()
+        if not health.ok:
+            raise SinkUnreadable(health.message or f"cannot read {path}")
+        return events
     finally:
         source.close()
 
 
-__all__ = ["SinkSource", "read_all_events"]
+__all__ = ["SinkSource", "SinkUnreadable", "read_all_events"]

@@ -51,3 +51,21 @@ def test_a_store_that_is_a_directory_or_a_text_file(
     ]:
         proc = cli("import", "admin", *argv, "--store", store, "--sink", sink)
         assert_one_line_error(proc, 1, f"claudetop import admin: {store}: {why}")
+
+
+def test_reconciling_against_a_sink_that_cannot_be_read_says_so(
+    cli: Cli, tmp_path: Path, not_a_database: Path
+) -> None:
+    """Its events are unknown, not zero: no table that would show claudetop's cost as $0."""
+    proc = cli(
+        "import",
+        "admin",
+        "--no-fetch",
+        "--reconcile",
+        "--store",
+        tmp_path / "admin",
+        "--sink",
+        not_a_database,
+    )
+    assert_one_line_error(proc, 1, f"claudetop import admin: {not_a_database}: file is not a database")
+    assert proc.stdout == ""
