@@ -15,7 +15,6 @@ import os
 import sys
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -97,8 +96,9 @@ def _build(build: Callable[[], None]) -> None:
     threading.Thread(target=build, name="claudetop-policies", daemon=True).start()
 
 
-_unbuilt: weakref.WeakKeyDictionary[EngineSlot, Callable[[], None]] = weakref.WeakKeyDictionary()
-"""Engines still being built: a child forked meanwhile has no thread building them, so it starts its own."""
+_unbuilt: dict[EngineSlot, Callable[[], None]] = {}
+"""Engines still being built (each leaves when its build ends): a child forked meanwhile has no thread
+building them, so it starts its own."""
 
 
 def make_middleware(
