@@ -129,8 +129,10 @@ class SQLitePolicyDb:
         return self._opened, version
 
     def close(self) -> None:
-        with sqlite_work():
-            self.conn.close()
+        """Close this process's connection (one inherited across a fork is left alone, not reopened)."""
+        if self._pid == os.getpid():
+            with sqlite_work():
+                self._conn.close()
 
 
 _INHERITED: list[sqlite3.Connection] = []
