@@ -258,9 +258,9 @@ def batch_view(
     total = merged(groups.values())
     saved = 0
     for (model, batch), c in groups.items():
-        name = model if isinstance(model, str) else None
         if not batch:
             continue
+        name = model if isinstance(model, str) else None
         standard, discounted = rates.get(name, False), rates.get(name, True)
         if standard is not None and discounted is not None:
             saved += _tokens_at(standard, c) - _tokens_at(discounted, c)

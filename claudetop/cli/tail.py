@@ -63,8 +63,10 @@ def _say_problems(sources: list[Any], said: set[str]) -> bool:
     sink every interval); returns whether no source is healthy."""
     health = [s.health() for s in sources]
     for h in health:
+        if h.ok:
+            continue
         line = f"claudetop tail: {source_problem(h.name, h.message)}"
-        if not h.ok and line not in said:
+        if line not in said:
             said.add(line)
             print(line, file=sys.stderr)
     return not any(h.ok for h in health)
