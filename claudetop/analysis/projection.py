@@ -67,6 +67,11 @@ class Projection:
         return round(self.daily_rate_micros * factor * (end - start).total_seconds() / _DAY_S)
 
 
+def _span(seconds: float) -> str:
+    """A trailing window in the unit a reader can picture: ``0.0 days`` says nothing about 3 hours."""
+    return f"{seconds / _DAY_S:.1f} days" if seconds >= _DAY_S else f"{seconds / 3_600:.1f} hours"
+
+
 def project_month(
     daily_spend: Mapping[date, Micros], now: datetime, first_seen: datetime | None, window_days: int = 7
 ) -> Projection:
@@ -105,7 +110,7 @@ def project_month(
         cursor = day_end
     window = elapsed / _DAY_S
     method = (
-        f"month to date + mean daily spend over the last {window:.1f} days x {days_left:.1f} days left; "
+        f"month to date + mean daily spend over the last {_span(elapsed)} x {days_left:.1f} days left; "
         + (
             "band: +/- 1 s.d. of daily spend x sqrt(days left)"
             if band

@@ -255,6 +255,12 @@ def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.1%}"
 
 
+def _band(p: Mapping[str, Any]) -> str:
+    """`` (low - high)`` after the projection, or nothing when there is no band (under two full days)."""
+    low, high = p["projected_low_usd"], p["projected_high_usd"]
+    return f" ({_money(low)} - {_money(high)})" if Decimal(high) > Decimal(low) else ""
+
+
 def _lines(data: Mapping[str, Any], md: bool) -> list[str]:
     t, c, b, p = data["totals"], data["cache"], data["batch"], data["projection"]
     h = "## " if md else ""
@@ -267,8 +273,7 @@ def _lines(data: Mapping[str, Any], md: bool) -> list[str]:
         "",
         f"{h}Projection",
         f"month to date: {_money(p['month_to_date_usd'])}   "
-        f"projected month: {_money(p['projected_month_usd'])} "
-        f"({_money(p['projected_low_usd'])} - {_money(p['projected_high_usd'])})",
+        f"projected month: {_money(p['projected_month_usd'])}" + _band(p),
         f"with enabled policies: {_money(p['projected_with_enabled_policies_usd'])}   "
         f"with all policies: {_money(p['projected_with_all_policies_usd'])}"
         + (f"   budget: {_money(p['budget_usd'])}" if p["budget_usd"] else ""),

@@ -23,7 +23,12 @@ class ProjectionPanel(Panel):
             Content.assemble(
                 "projected ",
                 (money(p.projected_month_micros), "bold $accent"),
-                (f"  ({money(p.low_micros)} to {money(p.high_micros)})", "$text-muted"),
+                (
+                    f"  ({money(p.low_micros)} to {money(p.high_micros)})"
+                    if p.high_micros > p.low_micros
+                    else "",
+                    "$text-muted",
+                ),
             ),
             Content.styled(
                 columns([("scenario", 0), ("$/month", 12), ("cache", 5), ("batch", 5)], width).plain,

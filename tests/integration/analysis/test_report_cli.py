@@ -111,3 +111,21 @@ def test_bad_config_exits_2_with_path_and_line(tmp_path: Path, capsys: pytest.Ca
     _sink(db, datetime.now(UTC))
     assert main(["report", "--sink", str(db), "--config", str(cfg)]) == 2
     assert f"{cfg}:2:" in capsys.readouterr().err
+
+
+def test_text_projection_shows_a_band_only_when_there_is_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from claudetop.analysis.report import render
+
+    db = tmp_path / "usage.db"
+    _sink(db, datetime.now(UTC))
+    _, out = _run(capsys, "--sink", str(db), "--format", "json", "--config", _empty_config(tmp_path))
+    data = json.loads(out)
+    proj = data["projection"]
+    line = next(x for x in render(data, "text").splitlines() if x.startswith("month to date:"))
+    assert line.endswith(f"projected month: ${Decimal(proj['projected_month_usd']):,.2f}")  # under two days
+    assert "over the last" in proj["method"] and "hours x" in proj["method"]
+    proj["projected_low_usd"], proj["projected_high_usd"] = "10.000000", "1234.500000"
+    line = next(x for x in render(data, "text").splitlines() if x.startswith("month to date:"))
+    assert line.endswith("($10.00 - $1,234.50)")

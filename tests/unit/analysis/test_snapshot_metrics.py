@@ -92,7 +92,7 @@ def test_burn_rate_and_projection() -> None:
     # 20.5 days left (Nov 10 12:00 -> Dec 1 00:00)
     assert p.projected_month_micros == 39_900 + round(478_800 * 20.5)
     assert p.low_micros == p.high_micros == p.projected_month_micros  # under two full days: no band
-    assert "2.0 days" not in p.method and "0.1 days" in p.method
+    assert "over the last 2.0 hours x 20.5 days left" in p.method
 
 
 def test_scenarios_with_no_policy_enabled_match_now() -> None:
