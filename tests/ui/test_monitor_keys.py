@@ -6,6 +6,7 @@ audit trail; the snapshot shown is fixed, so what changes on screen is the UI's 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -230,6 +231,22 @@ async def test_help_lists_every_action_with_remapped_keys() -> None:
         await pilot.press("f2")
         await pilot.pause()
         assert "read-only" in screen_text(app)
+
+
+async def test_help_shows_keys_as_typed_and_every_name_apart_from_its_help() -> None:
+    from claudetop.ui.keys import ACTIONS
+
+    app = _app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        text = screen_text(app)
+    for action in ACTIONS:
+        assert re.search(rf"{re.escape(action.description)} {{2,}}{re.escape(action.help[:20])}", text), (
+            action.id
+        )
+    assert "slash" not in text and "plus" not in text
+    assert "  /  Filter" in text and "  +  Faster" in text
 
 
 async def test_ctrl_p_palette_runs_any_action() -> None:

@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
+from textual.keys import format_key
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -28,11 +29,14 @@ class HelpScreen(ModalScreen[None]):
             Content.styled("claudetop keys (remap in the config's [keys] table)", "bold $primary"),
             Content(""),
         ]
+        keys = {a.id: _shown(self.keys_for.get(a.id, a.keys)) for a in self.actions}
+        key_w = max(map(len, keys.values()), default=0)
+        name_w = max((len(a.description) for a in self.actions), default=0)
         for a in self.actions:
             rows.append(
                 Content.assemble(
-                    (f"{self.keys_for.get(a.id, a.keys):>10}", "bold $accent"),
-                    f"  {a.description:<14}",
+                    (f"{keys[a.id]:>{key_w}}", "bold $accent"),
+                    f"  {a.description:<{name_w}}  ",
                     (a.help, "$text-muted"),
                 )
             )
@@ -42,3 +46,8 @@ class HelpScreen(ModalScreen[None]):
 
     def action_dismiss_help(self) -> None:
         self.dismiss(None)
+
+
+def _shown(keys: str) -> str:
+    """Bound keys as the user types them (``/``, ``+``, ``space``), not Textual's names (``slash``)."""
+    return ",".join(format_key(k.strip()) for k in keys.split(","))
