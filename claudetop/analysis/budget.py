@@ -3,22 +3,29 @@ restarts, and may run the user's ``monitoring.alert_command``.
 
 A threshold (a fraction of ``monitoring.monthly_budget_usd``, e.g. 0.5, 0.8, 1.0) fires when the
 month's *actual* spend to date reaches it; a projection over budget is shown but does not fire, so an
-alert always means money already spent. Fired alerts live in a small JSON file (by default
-``$CLAUDETOP_STATE_DIR/budget_alerts.json`` or the platform's state dir), written atomically, so a
-restarted monitor or the next cron run of ``claudetop report`` does not fire them again. The command
+alert always means money already spent. A threshold is remembered with the budget it fired at: raising
+the budget mid-month re-arms it (80% of the new budget is news), the same budget never fires it twice.
+
+Fired alerts live in a small JSON file (by default ``$CLAUDETOP_STATE_DIR/budget_alerts.json`` or the
+platform's state dir), written atomically, so a restarted monitor or the next cron run of ``claudetop
+report`` does not fire them again. Several processes share it (the monitor and a report, two reports
+run by cron at once): a check reads, decides and writes under an exclusive lock on a file next to it,
+so whichever process crosses a threshold first fires it and the others see it fired. The command
 runs in the background (a shell, with ``CLAUDETOP_ALERT_*`` variables describing the alert), is
 killed after ``command_timeout_s``, and never blocks or fails the caller.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -98,7 +105,37 @@ class BudgetAlerts:
         self.command = command
         self.command_timeout_s = command_timeout_s
         self._runner = runner
+        self._warned = False
         self._fired: list[BudgetAlert] = self._load()
+
+    @contextmanager
+    def _state(self) -> Iterator[None]:
+        """Hold the state file's lock and have ``_fired`` read from it: what another process fired
+        since is seen, and nobody else fires or writes until the block ends."""
+        if self.state_path is None:
+            yield
+            return
+        lock_path = self.state_path.with_name(f".{self.state_path.name}.lock")
+        lock_fd: int | None = None
+        try:
+            lock_path.parent.mkdir(parents=True, exist_ok=True)
+            lock_fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+        except OSError:
+            pass  # a directory claudetop cannot write to: ``_save`` says so
+        try:
+            if lock_fd is not None:
+                fcntl.flock(lock_fd, fcntl.LOCK_EX)
+            self._fired = self._load()
+            yield
+        finally:
+            if lock_fd is not None:
+                os.close(lock_fd)  # releases the lock
+
+    def _warn(self, message: str) -> None:
+        """Once per instance: a monitor checks at every refresh and must not repeat itself on stderr."""
+        if not self._warned:
+            self._warned = True
+            print(f"claudetop: {message}", file=sys.stderr)
 
     def _load(self) -> list[BudgetAlert]:
         if self.state_path is None or not self.state_path.exists():
@@ -116,7 +153,7 @@ class BudgetAlerts:
                 for a in raw["fired"]
             ]
         except (OSError, ValueError, KeyError, TypeError) as err:
-            print(f"claudetop: ignoring unreadable {self.state_path}: {err}", file=sys.stderr)
+            self._warn(f"ignoring unreadable {self.state_path}: {err}")
             return []
 
     def _save(self) -> None:
@@ -135,7 +172,6 @@ class BudgetAlerts:
             ]
         }
         try:
-            self.state_path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.state_path.parent, prefix=".budget_alerts.")
             with os.fdopen(fd, "w") as out:
                 json.dump(doc, out, indent=1)
@@ -144,22 +180,27 @@ class BudgetAlerts:
             print(f"claudetop: cannot record budget alerts in {self.state_path}: {err}", file=sys.stderr)
 
     def fired(self, month: str) -> list[BudgetAlert]:
-        """Alerts already fired in ``month`` (``YYYY-MM``), lowest threshold first."""
-        return sorted((a for a in self._fired if a.month == month), key=lambda a: a.threshold)
+        """Alerts fired in ``month`` (``YYYY-MM``) at this budget, lowest threshold first (as of the
+        last ``check``)."""
+        return sorted(
+            (a for a in self._fired if a.month == month and a.budget_micros == self.budget_micros),
+            key=lambda a: a.threshold,
+        )
 
     def check(self, now: datetime, month_to_date_micros: Micros) -> list[BudgetAlert]:
-        """Fire the thresholds newly reached this month; returns them (already recorded)."""
+        """Fire the thresholds newly reached this month at this budget; returns them (already recorded)."""
         month = month_key(now)
-        done = {a.threshold for a in self.fired(month)}
-        new = [
-            BudgetAlert(month, t, now.astimezone(UTC), month_to_date_micros, self.budget_micros)
-            for t in crossed(self.thresholds, month_to_date_micros, self.budget_micros)
-            if t not in done
-        ]
-        if not new:
-            return []
-        self._fired = [a for a in self._fired if a.month >= month_key_of_previous(month)] + new
-        self._save()
+        with self._state():
+            done = {a.threshold for a in self.fired(month)}
+            new = [
+                BudgetAlert(month, t, now.astimezone(UTC), month_to_date_micros, self.budget_micros)
+                for t in crossed(self.thresholds, month_to_date_micros, self.budget_micros)
+                if t not in done
+            ]
+            if not new:
+                return []
+            self._fired = [a for a in self._fired if a.month >= month_key_of_previous(month)] + new
+            self._save()
         if self.command:
             for alert in new:
                 self._runner(self.command, alert_env(alert), self.command_timeout_s)

@@ -108,3 +108,21 @@ def test_snapshot_header_shows_the_thresholds_crossed_and_when(tmp_path: Path) -
         (0.5, NOV, 9_000_000),
         (0.8, NOV, 9_000_000),
     ]
+
+
+def test_raising_the_budget_mid_month_re_arms_the_thresholds_at_the_new_budget(tmp_path: Path) -> None:
+    state = tmp_path / "alerts.json"
+    old = BudgetAlerts(BUDGET, [0.5, 0.8], state, runner=Recorder())
+    assert [a.threshold for a in old.check(NOV, micros_from_usd("85"))] == [0.5, 0.8]
+    raised = BudgetAlerts(micros_from_usd("500"), [0.5, 0.8], state, runner=Recorder())
+    assert raised.fired("2026-11") == []  # the alerts shown are those at the budget in force
+    assert raised.check(NOV + timedelta(hours=1), micros_from_usd("240")) == []
+    assert [a.threshold for a in raised.check(NOV + timedelta(hours=2), micros_from_usd("250"))] == [0.5]
+    assert [a.threshold for a in raised.check(NOV + timedelta(hours=3), micros_from_usd("400"))] == [0.8]
+    assert raised.check(NOV + timedelta(hours=4), micros_from_usd("450")) == []
+    again = BudgetAlerts(micros_from_usd("500"), [0.5, 0.8], state, runner=Recorder())
+    assert again.check(NOV + timedelta(hours=5), micros_from_usd("460")) == []  # once per budget, too
+    assert [(a.threshold, a.budget_micros) for a in again.fired("2026-11")] == [
+        (0.5, micros_from_usd("500")),
+        (0.8, micros_from_usd("500")),
+    ]
