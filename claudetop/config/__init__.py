@@ -7,9 +7,11 @@ from claudetop.config.loader import (
     default_config_path,
     default_sink_path,
     load_config,
+    load_config_with_origins,
     sink_target,
     state_dir,
 )
+from claudetop.config.locate import Origins
 from claudetop.config.resources import data_files, sample_config_text, theme_texts
 from claudetop.config.schema import (
     DEFAULT_TIERS,
@@ -34,6 +36,7 @@ __all__ = [
     "ConfigProblem",
     "ModelPriceConfig",
     "MonitoringConfig",
+    "Origins",
     "PricingConfig",
     "RoutingConfig",
     "SinkConfig",
@@ -43,6 +46,7 @@ __all__ = [
     "default_config_path",
     "default_sink_path",
     "load_config",
+    "load_config_with_origins",
     "sample_config_text",
     "sink_target",
     "state_dir",

@@ -6,7 +6,7 @@ import difflib
 import re
 import sys
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from claudetop.config.locate import KeyPath, key_lines, line_of
+from claudetop.config.locate import KeyPath, Origins, key_lines
 
 EXIT_CONFIG = 2
 
@@ -29,14 +29,20 @@ class ConfigProblem:
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.message}" if self.line else f"{self.path}: {self.message}"
 
+    @classmethod
+    def at(cls, origins: Origins, key: KeyPath, message: str) -> ConfigProblem:
+        """``message`` about ``key``, placed where its value came from (file line or variable)."""
+        return cls(*origins.of(key), message)
+
 
 class ConfigError(Exception):
-    """Everything wrong with one config, first problem first; ``str()`` gives one line per problem."""
+    """Everything wrong with one config, one line per problem in ``str()``: the file's in line order,
+    then the variables', so the first problem is the first a reader of the file would meet."""
 
     def __init__(self, problems: Sequence[ConfigProblem]) -> None:
         if not problems:
             raise ValueError("a ConfigError needs at least one problem")
-        self.problems = tuple(problems)
+        self.problems = tuple(sorted(problems, key=lambda p: (p.path.startswith("$"), p.line or 0)))
         super().__init__("\n".join(map(str, self.problems)))
 
     @property
@@ -82,26 +88,12 @@ def from_toml_error(path: Path, text: str, err: tomllib.TOMLDecodeError) -> Conf
     return ConfigError.single(path, line, f"TOML syntax error: {what}")
 
 
-def from_validation_error(
-    err: ValidationError,
-    *,
-    path: Path | None,
-    text: str,
-    env_sources: Mapping[KeyPath, str],
-    model: type[BaseModel],
-) -> ConfigError:
+def from_validation_error(err: ValidationError, origins: Origins, model: type[BaseModel]) -> ConfigError:
     """Map each pydantic error to the file line (or environment variable) that set the key."""
-    lines, _ = key_lines(text)
     problems: list[ConfigProblem] = []
     for detail in err.errors():
         loc = tuple(str(part) for part in detail["loc"] if not isinstance(part, int))
-        env_var = next((env_sources[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in env_sources), None)
-        message = _describe(detail, loc, model)
-        if env_var is not None:
-            problems.append(ConfigProblem(f"${env_var}", None, message))
-        else:
-            problems.append(ConfigProblem(str(path or "<defaults>"), line_of(lines, loc), message))
-    problems.sort(key=lambda p: (p.path.startswith("$"), p.line or 0))
+        problems.append(ConfigProblem.at(origins, loc, _describe(detail, loc, model)))
     return ConfigError(problems)
 
 

@@ -35,7 +35,7 @@ import platformdirs
 from pydantic import ValidationError
 
 from claudetop.config.errors import ConfigError, from_toml_error, from_validation_error
-from claudetop.config.locate import KeyPath
+from claudetop.config.locate import KeyPath, Origins, key_lines
 from claudetop.config.schema import Config
 
 APP_DIR_NAME = "claudetop"
@@ -76,26 +76,32 @@ def sink_target(config: Config) -> str:
 
 def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
     """The validated config; raises ``ConfigError`` naming the file line or variable at fault."""
+    return load_config_with_origins(path, env)[0]
+
+
+def load_config_with_origins(
+    path: Path | None = None, env: Mapping[str, str] | None = None
+) -> tuple[Config, Origins]:
+    """``load_config``, and where each setting came from: what the monitor checks after loading (key
+    names, the theme) needs Textual, so cannot be in the schema, but must point at the same line."""
     env = os.environ if env is None else env
     file = _choose_file(path, env)
     text = _read(file) if file else ""
     data = _parse(file, text) if file else {}
-    env_sources = _apply_env(data, env)
-    return _validate(data, file, text, env_sources)
+    origins = Origins(file, key_lines(text)[0], _apply_env(data, env))
+    return _validate(data, origins), origins
 
 
 def config_from_text(text: str, name: str = "<config>") -> Config:
     """Validate TOML text without touching the file system or the environment (sample config, tests)."""
-    return _validate(_parse(Path(name), text), Path(name), text, {})
+    return _validate(_parse(Path(name), text), Origins(Path(name), key_lines(text)[0]))
 
 
-def _validate(data: dict[str, Any], file: Path | None, text: str, env_sources: dict[KeyPath, str]) -> Config:
+def _validate(data: dict[str, Any], origins: Origins) -> Config:
     try:
         return Config.model_validate(data)
     except ValidationError as err:
-        raise from_validation_error(
-            err, path=file, text=text, env_sources=env_sources, model=Config
-        ) from None
+        raise from_validation_error(err, origins, Config) from None
 
 
 def _choose_file(path: Path | None, env: Mapping[str, str]) -> Path | None:
@@ -135,7 +141,11 @@ def _env_value(raw: str) -> Any:
 
 
 def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[KeyPath, str]:
-    """Write the overrides into ``data``; returns which variable set which key path."""
+    """Write the overrides into ``data``; returns which variable set which key path.
+
+    A variable that has to turn a value of the file into a table (``CLAUDETOP_THEME__X`` over
+    ``theme = "dark"``) is recorded for that table too: the file no longer says what is there.
+    """
     sources: dict[KeyPath, str] = {}
     for name, raw in sorted(env.items()):
         if not name.startswith(ENV_PREFIX) or raw == "":
@@ -148,9 +158,10 @@ def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[KeyPath, st
         else:
             continue
         table = data
-        for part in key[:-1]:
+        for depth, part in enumerate(key[:-1], start=1):
             if not isinstance(table.get(part), dict):
                 table[part] = {}
+                sources[key[:depth]] = name
             table = table[part]
         table[key[-1]] = value
         sources[key] = name

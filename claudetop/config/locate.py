@@ -1,4 +1,5 @@
-"""Find the line a key is set on in TOML text, so schema errors can say ``path:line:``.
+"""Where each setting came from: the line of the TOML text that sets it, or the environment
+variable that overrides it, so errors can say ``path:line:`` or ``$CLAUDETOP_…:``.
 
 ``tomllib`` keeps no positions, and pydantic reports locations as key paths, so this walks the
 text once: table headers, ``key = value`` lines (dotted and quoted keys included), skipping
@@ -9,6 +10,9 @@ inline table map to the line of the table's own key, which is where they are wri
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 
 KeyPath = tuple[str, ...]
 
@@ -101,7 +105,8 @@ def key_lines(text: str) -> tuple[dict[KeyPath, int], list[tuple[KeyPath, int]]]
             table = parts
             if table in lines and not is_array:
                 repeats.append((table, number))
-            lines.setdefault(table, number)
+            for depth in range(1, len(table) + 1):
+                lines.setdefault(table[:depth], number)
             continue
         parts, rest = _split_key(stripped)
         if not parts or not rest.startswith("="):
@@ -116,9 +121,33 @@ def key_lines(text: str) -> tuple[dict[KeyPath, int], list[tuple[KeyPath, int]]]
     return lines, repeats
 
 
-def line_of(lines: dict[KeyPath, int], path: KeyPath) -> int | None:
+def line_of(lines: Mapping[KeyPath, int], path: KeyPath) -> int | None:
     """The line of ``path`` or of its nearest enclosing key or table that the text declares."""
     for end in range(len(path), 0, -1):
         if path[:end] in lines:
             return lines[path[:end]]
     return None
+
+
+@dataclass(frozen=True)
+class Origins:
+    """Where each setting of one loaded config came from.
+
+    Kept beside the ``Config`` so that checks made after loading (the monitor's key names and theme,
+    which need Textual) point at the offending entry exactly as a schema error does.
+    """
+
+    file: Path | None = None
+    """The file read; ``None`` when the config is the built-in defaults."""
+    lines: Mapping[KeyPath, int] = field(default_factory=dict)
+    """Key path → the file line that declares it (``key_lines``)."""
+    env: Mapping[KeyPath, str] = field(default_factory=dict)
+    """Key path → the ``CLAUDETOP_…`` variable whose value replaced everything at and below it."""
+
+    def of(self, path: KeyPath) -> tuple[str, int | None]:
+        """``("$VARIABLE", None)`` if an override set ``path`` or a table holding it, else the file
+        and the line of ``path`` or of its nearest enclosing key or table that the file declares."""
+        for end in range(len(path), 0, -1):
+            if (variable := self.env.get(path[:end])) is not None:
+                return f"${variable}", None
+        return str(self.file or "<defaults>"), line_of(self.lines, path)
