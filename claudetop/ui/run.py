@@ -14,13 +14,22 @@ from datetime import UTC, datetime, timedelta
 from claudetop.analysis.aggregate import Aggregator
 from claudetop.analysis.rates import RateTable
 from claudetop.analysis.report import pricebook_for
-from claudetop.config import EXIT_CONFIG, Config, ConfigError, default_config_path, load_config, sink_target
+from claudetop.config import (
+    EXIT_CONFIG,
+    Config,
+    ConfigError,
+    ConfigProblem,
+    Origins,
+    default_config_path,
+    load_config_with_origins,
+    sink_target,
+)
 from claudetop.model import micros_from_usd
 from claudetop.policies import PolicyStore
 from claudetop.sources import open_sources
 from claudetop.sources.types import Source
 from claudetop.ui.app import MonitorApp
-from claudetop.ui.keys import keymap_from_config
+from claudetop.ui.keys import keymap_problems
 from claudetop.ui.options import MonitorOptions
 from claudetop.ui.pipeline import Pipeline
 from claudetop.ui.themes import load_themes, theme_cycle
@@ -47,16 +56,24 @@ def _policy_target(targets: Sequence[str]) -> str | None:
     return None
 
 
-def build_app(options: MonitorOptions, config: Config, env: dict[str, str] | None = None) -> MonitorApp:
-    """The app for these options, with its feed thread not yet started. Raises ``ConfigError``."""
-    environ = dict(os.environ) if env is None else env
-    user_themes = default_config_path().parent / "themes"
-    themes = load_themes(user_themes)
-    theme = options.theme or environ.get("CLAUDETOP_THEME") or config.theme
+def build_app(options: MonitorOptions, config: Config, origins: Origins | None = None) -> MonitorApp:
+    """The app for these options, with its feed thread not yet started.
+
+    Raises ``ConfigError`` for a bad theme or ``[keys]`` entry, placed by ``origins`` (where each
+    setting came from, see ``load_config_with_origins``) at the file line or variable that set it.
+    """
+    origins = origins or Origins()
+    themes = load_themes(default_config_path().parent / "themes")
+    theme = options.theme or config.theme
+    problems = keymap_problems(config.keys, origins)
     if theme not in themes:
-        available = ", ".join(theme_cycle(themes))
-        raise ConfigError.single("--theme", None, f"unknown theme {theme!r} (available: {available})")
-    keymap = keymap_from_config(config.keys, str(options.config or default_config_path()))
+        unknown = f"unknown theme {theme!r} (available: {', '.join(theme_cycle(themes))})"
+        if options.theme:
+            problems.append(ConfigProblem("--theme", None, unknown))
+        else:
+            problems.append(ConfigProblem.at(origins, ("theme",), unknown))
+    if problems:
+        raise ConfigError(problems)
     targets = list(options.sinks) or [sink_target(config)]
     book = pricebook_for(config)
     sources: list[Source] = list(
@@ -90,7 +107,7 @@ def build_app(options: MonitorOptions, config: Config, env: dict[str, str] | Non
         policies=pipeline if policy_target else None,
         themes=themes,
         theme=theme,
-        keymap=keymap,
+        keymap=config.keys,
         animations=options.animations,
     )
 
@@ -100,8 +117,7 @@ def run_monitor(options: MonitorOptions) -> int:
     if options.no_color:
         os.environ["NO_COLOR"] = "1"  # Textual and any alert command both honour the standard variable
     try:
-        config = load_config(options.config)
-        app = build_app(options, config)
+        app = build_app(options, *load_config_with_origins(options.config))
     except ConfigError as err:
         print(err, file=sys.stderr)
         return EXIT_CONFIG
