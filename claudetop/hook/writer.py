@@ -34,7 +34,7 @@ from claudetop.hook.assemble import Assembler, Pricer
 from claudetop.hook.capture import Capture, ResultLines, RetryStarted
 from claudetop.model import BatchState, Micros, UsageEvent
 from claudetop.sinks import Sink, connect_sqlite, is_data_error, is_postgres_target, open_sink
-from claudetop.sinks.forksafe import sqlite_work
+from claudetop.sinks.forksafe import leave_inherited, sqlite_work
 
 QUEUE_MAX = 20_000
 RESULTS_QUEUE_MAX_BYTES = 256 * 1024 * 1024
@@ -385,14 +385,11 @@ class Writer:
     # --- process lifecycle --------------------------------------------------------------------
 
     def after_fork_in_child(self) -> None:
-        # The parent's SQLite handles must be neither used nor closed here (closing could
-        # checkpoint the parent's WAL): keep them referenced and start over.
-        _ORPHANS.extend(c for c in (self._sink, self._health) if c is not None)
+        leave_inherited(self._sink, self._health)
         self._reset()
 
 
 _WRITERS: weakref.WeakSet[Writer] = weakref.WeakSet()
-_ORPHANS: list[object] = []
 _exit_hook_installed = False
 
 

@@ -17,19 +17,27 @@ never polled, so its results are not recorded (they may be billed: the one windo
 Prompt text is held in the sink only while a request waits to be submitted; it is cleared once its
 batch exists. Handles live in the process that made them: after a restart, results are recorded
 (the monitor shows them) but there is no handle left to resolve.
+
+``fork()``: the queue's SQLite work is done in ``sqlite_work`` sections, so a fork waits for it; a
+forked child leaves the parent's connections alone (``forksafe.leave_inherited``), opens its own and
+starts with fresh locks, no handles and no worker thread; a worker of its own starts on the child's
+first ``enqueue`` if the parent had one. The parent resolves the handles it made.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Generator
+import weakref
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,6 +58,7 @@ from claudetop.model import (
 from claudetop.policies.engine import DEFERRABLE_REQUEST, PolicyEngine
 from claudetop.policies.store import PolicyStore
 from claudetop.sinks import SQLiteSink, connect_sqlite
+from claudetop.sinks.forksafe import leave_inherited, sqlite_work
 from claudetop.sinks.schema import format_ts, immediate_transaction
 from claudetop.sinks.sqlite import with_busy_retry
 
@@ -200,15 +209,26 @@ class DeferralQueue:
         self.config = config
         self.clock: Clock = clock or WallClock()
         self.engine = engine
-        self._conn = with_busy_retry(lambda: connect_sqlite(self.path), 30.0)
-        self._sink = SQLiteSink(self.path)
         self._rng = random.Random(seed)
-        self._polls: dict[str, _Poll] = {}
-        self._handles: dict[str, DeferredHandle] = {}
+        self._conn: sqlite3.Connection | None = None
+        self._sink: SQLiteSink | None = None
+        self._closed = False
+        self._worker = False
+        """Whether ``start`` was called: a forked child then starts a worker of its own."""
+        self._reset()
+        with self._lock, sqlite_work():  # opened now, so that a sink that cannot be opened fails here
+            self._connection()
+            self._events_sink()
+        _QUEUES.add(self)
+
+    def _reset(self) -> None:
+        """What belongs to one process: the locks, the worker thread, the handles it resolves, the
+        polling schedule. A forked child sets them up anew (a lock could be held by a thread it lacks)."""
         self._lock = threading.RLock()
         self._wake = threading.Event()
-        self._closed = threading.Event()
         self._thread: threading.Thread | None = None
+        self._polls: dict[str, _Poll] = {}
+        self._handles: dict[str, DeferredHandle] = {}
         self._submit_not_before = 0.0
         self._next_claim_check = float("-inf")
 
@@ -247,43 +267,54 @@ class DeferralQueue:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued')",
                 row,
             )
+            if self._worker:
+                self.start()  # a no-op but in a forked child: its handles need a worker of its own
         self._wake.set()
         return handle
 
     def queued(self) -> int:
-        with self._lock:
-            n: int = self._conn.execute(
+        with self._sqlite() as conn:
+            n: int = conn.execute(
                 "SELECT count(*) FROM deferred_requests WHERE state IN ('queued', 'submitting')"
             ).fetchone()[0]
         return n
 
     def pending(self) -> int:
         """Requests not yet recorded: queued, being submitted, or in a batch."""
-        with self._lock:
-            n: int = self._conn.execute(
-                "SELECT count(*) FROM deferred_requests WHERE state != 'done'"
-            ).fetchone()[0]
+        with self._sqlite() as conn:
+            row = conn.execute("SELECT count(*) FROM deferred_requests WHERE state != 'done'").fetchone()
+        n: int = row[0]
         return n
 
     # --- the worker --------------------------------------------------------------------------
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="claudetop-deferral", daemon=True)
-            self._thread.start()
+        """Run the worker on a daemon thread."""
+        with self._lock:
+            self._worker = True
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="claudetop-deferral", daemon=True)
+                self._thread.start()
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop the worker; what is queued or in flight stays in the sink for the next process."""
-        self._closed.set()
+        self._closed = True
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
-        with self._lock:
-            self._conn.close()
-            self._sink.close()
+        with self._lock, sqlite_work():
+            for handle in (self._conn, self._sink):
+                if handle is not None:
+                    handle.close()
+
+    def _after_fork_in_child(self) -> None:
+        """The parent's connections are neither used nor closed here; this process opens its own."""
+        leave_inherited(self._conn, self._sink)
+        self._conn = self._sink = None
+        self._reset()
 
     def _run(self) -> None:
-        while not self._closed.is_set():
+        while not self._closed:
             try:
                 delay = self.step()
             except (sqlite3.Error, anthropic.APIError, OSError):
@@ -308,8 +339,8 @@ class DeferralQueue:
     def _submit_due(self, now: float, flush: bool) -> float:
         batching = self.config.batching
         while True:
-            with self._lock:
-                count, oldest = self._conn.execute(
+            with self._sqlite() as conn:
+                count, oldest = conn.execute(
                     "SELECT count(*), min(created_at) FROM deferred_requests WHERE state = 'queued'"
                 ).fetchone()
             if not count:
@@ -328,7 +359,7 @@ class DeferralQueue:
         claimed_at = format_ts(_ts(now))
 
         def claim() -> list[sqlite3.Row]:
-            with self._lock, immediate_transaction(self._conn) as conn:
+            with self._sqlite() as db, immediate_transaction(db) as conn:
                 rows = conn.execute(
                     "SELECT id, params FROM deferred_requests WHERE state = 'queued' ORDER BY created_at, id "
                     "LIMIT ?",
@@ -361,7 +392,7 @@ class DeferralQueue:
                 due=now + poll_delay(0, self.config.batching.poll_interval_s, self._cap, self._rng),
                 created_at=_epoch(batch.created_at),
             )
-        self._sink.write_batches([self._state(batch, 0)])
+        self._record(states=[self._state(batch, 0)])
         return True
 
     def _release_stale_claims(self, now: float) -> None:
@@ -382,10 +413,10 @@ class DeferralQueue:
         return self.config.batching.backoff_cap_s
 
     def _poll_due(self) -> float:
-        with self._lock:
+        with self._sqlite() as conn:
             in_flight = [
                 r[0]
-                for r in self._conn.execute(
+                for r in conn.execute(
                     "SELECT DISTINCT batch_id FROM deferred_requests WHERE state = 'submitted'"
                 ).fetchall()
             ]
@@ -410,7 +441,7 @@ class DeferralQueue:
         except (anthropic.APIConnectionError, OSError):
             self._back_off(poll)
             return
-        self._sink.write_batches([self._state(batch, poll.retrieves)])
+        self._record(states=[self._state(batch, poll.retrieves)])
         if batch.processing_status != "ended":
             self._back_off(poll)
             return
@@ -425,7 +456,7 @@ class DeferralQueue:
         poll.due = self.clock.now() + max(delay, at_least_s or 0.0)
 
     def _collect(self, batch_id: str) -> None:
-        with self._lock:
+        with self._sqlite() as conn:
             rows = {
                 r["id"]: _Row(
                     id=r["id"],
@@ -434,7 +465,7 @@ class DeferralQueue:
                     model=r["model"],
                     policies=tuple(PolicyDecision.model_validate(d) for d in json.loads(r["policies"])),
                 )
-                for r in self._conn.execute(
+                for r in conn.execute(
                     "SELECT id, task, app, model, policies FROM deferred_requests "
                     "WHERE batch_id = ? AND state = 'submitted'",
                     (batch_id,),
@@ -452,7 +483,7 @@ class DeferralQueue:
                 collected.outcomes[row.id] = (True, result.message)
             else:
                 collected.outcomes[row.id] = (False, getattr(result, "error", None))
-        self._sink.write_events(collected.events)
+        self._record(events=collected.events)
         self._write_many(
             "UPDATE deferred_requests SET state = 'done', event_id = ? WHERE id = ?",
             [(result_event_id(batch_id, i), i) for i in collected.outcomes],
@@ -533,6 +564,31 @@ class DeferralQueue:
 
     # --- storage -----------------------------------------------------------------------------
 
+    @contextmanager
+    def _sqlite(self) -> Iterator[sqlite3.Connection]:
+        """This process's connection, used under the queue's lock and in a ``sqlite_work`` section."""
+        with self._lock, sqlite_work():
+            yield self._connection()
+
+    def _connection(self) -> sqlite3.Connection:
+        """Under ``_lock`` and ``sqlite_work``; opened again in a forked child."""
+        if self._conn is None:
+            self._conn = with_busy_retry(lambda: connect_sqlite(self.path), 30.0)
+        return self._conn
+
+    def _events_sink(self) -> SQLiteSink:
+        """Under ``_lock`` and ``sqlite_work``; opened again in a forked child."""
+        if self._sink is None:
+            self._sink = SQLiteSink(self.path)
+        return self._sink
+
+    def _record(self, *, events: Sequence[UsageEvent] = (), states: Sequence[BatchState] = ()) -> None:
+        """Results and batch states go through the sink, which folds the events into ``rollups``."""
+        with self._lock, sqlite_work():
+            sink = self._events_sink()
+            sink.write_events(events)
+            sink.write_batches(states)
+
     def _write(self, sql: str, params: tuple[Any, ...]) -> None:
         self._write_many(sql, [params])
 
@@ -541,10 +597,22 @@ class DeferralQueue:
             return
 
         def write() -> None:
-            with self._lock, immediate_transaction(self._conn) as conn:
+            with self._sqlite() as db, immediate_transaction(db) as conn:
                 conn.executemany(sql, rows)
 
         with_busy_retry(write, 30.0)
+
+
+_QUEUES: weakref.WeakSet[DeferralQueue] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for queue in list(_QUEUES):
+        queue._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _error_type(result: Any) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from claudetop.sinks import connect_sqlite, is_postgres_target
-from claudetop.sinks.forksafe import sqlite_work
+from claudetop.sinks.forksafe import leave_inherited, sqlite_work
 from claudetop.sinks.schema import immediate_transaction
 from claudetop.sinks.sqlite import with_busy_retry
 
@@ -103,7 +103,7 @@ class SQLitePolicyDb:
     @property
     def conn(self) -> sqlite3.Connection:
         if self._pid != os.getpid():
-            _INHERITED.append(self._conn)
+            leave_inherited(self._conn)
             self._conn = self._open()
         elif (now := self._file_now()) is not None and now != self._file:
             self._conn.close()
@@ -133,10 +133,6 @@ class SQLitePolicyDb:
         if self._pid == os.getpid():
             with sqlite_work():
                 self._conn.close()
-
-
-_INHERITED: list[sqlite3.Connection] = []
-"""Connections a forked child found open: kept referenced so that they are never used nor closed."""
 
 
 _MARKER_SQL = (

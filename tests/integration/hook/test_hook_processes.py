@@ -2,13 +2,11 @@
 
 import multiprocessing
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import anthropic
@@ -21,6 +19,7 @@ from claudetop.model import PolicyMode, PolicyName
 from claudetop.policies import PolicyStore
 from claudetop.simulate import FakeAnthropic
 from claudetop.sinks.forksafe import sqlite_work
+from tests.forked import in_forked_child
 from tests.integration.hook.conftest import read_events
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -109,20 +108,6 @@ def test_a_multiprocessing_child_records_its_calls_before_it_exits(fake: FakeAnt
     assert by_pid == {os.getpid(): 1, child.pid: 5}
 
 
-def _in_child(work: Callable[[], bool], timeout_s: int = 10) -> bool:
-    """Run ``work`` in a forked child (killed by an alarm if it hangs); whether it returned True."""
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the child
-        signal.alarm(timeout_s)
-        ok = False
-        try:
-            ok = work()
-        finally:
-            os._exit(0 if ok else 1)
-    _, status = os.waitpid(pid, 0)
-    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
-
-
 def test_a_fork_waits_for_claudetops_sqlite_work_to_end(tmp_path: Path) -> None:
     """A child forked while a claudetop thread is inside SQLite would inherit SQLite's locks held."""
     inside = threading.Event()
@@ -137,7 +122,7 @@ def test_a_fork_waits_for_claudetops_sqlite_work_to_end(tmp_path: Path) -> None:
     inside.wait(5)
     started = time.monotonic()
     own_db = tmp_path / "app.db"
-    assert _in_child(lambda: sqlite3.connect(own_db).execute("SELECT 1").fetchone() == (1,))
+    assert in_forked_child(lambda: sqlite3.connect(own_db).execute("SELECT 1").fetchone() == (1,))
     assert time.monotonic() - started >= 0.2  # the fork waited for the section
     thread.join()
 
@@ -160,4 +145,4 @@ def test_a_child_forked_while_the_policy_engine_loads_gets_its_own(sink: Path) -
             time.sleep(0.05)
         return engine.store.current().mode(PolicyName.CACHE) is PolicyMode.SHADOW
 
-    assert _in_child(child_has_a_working_engine)
+    assert in_forked_child(child_has_a_working_engine)
