@@ -15,12 +15,24 @@ from typing import Any
 from claudetop.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, positive_float
 
 DEFAULT_PORT = 9464
+MAX_PORT = 65535
+
+
+def _port(text: str) -> int:
+    """A TCP port for argparse: out of range is a usage error, not a failure to bind after startup."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= MAX_PORT:
+        raise argparse.ArgumentTypeError(f"must be a port from 0 to {MAX_PORT}, got {text!r}")
+    return value
 
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("serve", help="serve the report's figures for Prometheus (/metrics)")
     p.add_argument("--prometheus", action="store_true", help="expose Prometheus metrics at /metrics")
-    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any)")
+    p.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--sink", action="append", default=[], metavar="P|URL", help="sink to read (repeatable)")
     p.add_argument(
