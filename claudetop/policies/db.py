@@ -7,7 +7,8 @@ changed* marker for the store's once-per-interval check. SQLite answers that mar
 header (``PRAGMA data_version``). A network database must not be asked on the application's
 thread — a slow or unreachable server would stall the app's requests — so ``PostgresPolicyDb``
 polls the marker (the newest ``policy_audit`` and ``eval_results`` rows: every change writes one)
-on a daemon thread and ``marker()`` returns the last answer without any I/O.
+on a daemon thread and ``marker()`` returns the last answer without any I/O; a forked child, which
+has no such thread, polls on one of its own (started at the fork) over its own connection.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -144,7 +146,12 @@ _POLICY_WRITE_LOCK = 0x636C_7464_706F_6C
 
 
 class PostgresPolicyDb:
-    """Policy rows in the fleet database; reconnects after an outage, never blocks ``marker()``."""
+    """Policy rows in the fleet database; reconnects after an outage, never blocks ``marker()``.
+
+    ``fork()``: the child leaves the parent's connection alone (a query from both processes on one
+    session would interleave; closing it would end the parent's session), connects on first use and
+    restarts the poll thread, which does not cross a fork: without it the child never sees a change.
+    """
 
     def __init__(self, dsn: str, poll_s: float = POSTGRES_POLL_S) -> None:
         import psycopg
@@ -157,10 +164,22 @@ class PostgresPolicyDb:
         self._conn: PgConnection | None = None
         self._conn_lock = threading.Lock()
         self._marker: object = self._read_marker(self._connection())
-        self._stop = threading.Event()
         self._poll_s = poll_s
+        self._stop = threading.Event()
+        self._start_polling()
+        _POSTGRES_DBS.add(self)
+
+    def _start_polling(self) -> None:
         self._thread = threading.Thread(target=self._poll, name="claudetop-policy-poll", daemon=True)
         self._thread.start()
+
+    def _after_fork_in_child(self) -> None:
+        leave_inherited(self._conn)
+        self._conn = None
+        self._conn_lock = threading.Lock()  # a parent's thread may have held it
+        if not self._stop.is_set():  # not closed
+            self._stop = threading.Event()
+            self._start_polling()
 
     def _connect(self) -> PgConnection:
         from claudetop.sinks.postgres import connect_postgres
@@ -240,6 +259,18 @@ class PostgresPolicyDb:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+
+_POSTGRES_DBS: weakref.WeakSet[PostgresPolicyDb] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for db in list(_POSTGRES_DBS):
+        db._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 __all__ = [

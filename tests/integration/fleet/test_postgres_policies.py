@@ -13,6 +13,7 @@ from claudetop.policies import PolicyRefused, PolicyStore, record_eval
 from claudetop.policies.db import POSTGRES_POLL_S, PostgresPolicyDb
 from claudetop.policies.evals import MIN_EVALS, write_eval
 from claudetop.sinks import open_sink
+from tests.forked import in_forked_child
 from tests.pg_server import PostgresServer
 from tests.unit.sinks.factories import make_event
 
@@ -92,3 +93,21 @@ def test_the_marker_is_read_without_a_query(pg_dsn: str) -> None:
         _wait_for(lambda: db.marker() != before)
     finally:
         db.close()
+
+
+def test_a_forked_child_sees_policy_changes_and_the_parent_keeps_its_session(pg_dsn: str) -> None:
+    """The poll thread does not cross a fork: the child polls on its own, over its own connection."""
+    with PolicyStore(pg_dsn, config=Config()) as store:
+        assert store.current().mode(PolicyName.CACHE) is PolicyMode.OFF
+        time.sleep(2 * POSTGRES_POLL_S)  # the parent's poll thread has read the marker
+
+        def child_sees_its_change() -> bool:
+            with PolicyStore(pg_dsn, config=Config()) as other:
+                other.set("cache", "shadow", by="child")
+            _wait_for(lambda: store.current().mode(PolicyName.CACHE) is PolicyMode.SHADOW)
+            return store.audit()[0].by == "child"
+
+        assert in_forked_child(child_sees_its_change)
+        _wait_for(lambda: store.current().mode(PolicyName.CACHE) is PolicyMode.SHADOW)
+        store.set("cache", "enforce", by="parent")
+        assert [c.by for c in store.audit()] == ["parent", "child"]
