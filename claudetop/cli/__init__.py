@@ -14,8 +14,9 @@ import importlib
 import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
 from claudetop._version import __version__
 
@@ -80,6 +81,19 @@ def sink_failure(command: str, target: object, err: Exception) -> int:
     why = lines[0] if lines else type(err).__name__
     print(f"claudetop {command}: {why if name in why else f'{name}: {why}'}", file=sys.stderr)
     return EXIT_FAILURE
+
+
+def no_such_sink(command: str, targets: Iterable[str | Path]) -> bool:
+    """Say ``claudetop <command>: no such sink: <paths>`` on stderr when a sink path in ``targets`` does
+    not exist, and return whether one did not. A read-only command checks first because opening a
+    mistyped path would create an empty SQLite file there, and read nothing. A PostgreSQL URL is not a
+    path: its server says whether it exists."""
+    from claudetop.sinks import is_postgres_target
+
+    missing = [str(t) for t in targets if not is_postgres_target(t) and not Path(t).expanduser().exists()]
+    if missing:
+        print(f"claudetop {command}: no such sink: {', '.join(missing)}", file=sys.stderr)
+    return bool(missing)
 
 
 def source_problem(name: str, message: str | None) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from claudetop.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, sink_errors, sink_failure
+from claudetop.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, no_such_sink, sink_errors, sink_failure
 
 ADMIN_KEY_ENV = "ANTHROPIC_ADMIN_KEY"
 
@@ -101,9 +101,7 @@ def run_admin(args: argparse.Namespace) -> int:
         print("claudetop import admin: --since DATE is required", file=sys.stderr)
         return EXIT_USAGE
     sinks = args.sink or [default_sink_path()]
-    missing = [str(p) for p in sinks if not Path(p).exists()]
-    if args.reconcile and missing:
-        print(f"claudetop import admin: no such sink: {', '.join(missing)}", file=sys.stderr)
+    if args.reconcile and no_such_sink("import admin", sinks):
         return EXIT_USAGE
     store_path = args.store or default_store_path()
     table = None

@@ -66,10 +66,11 @@ def parse_param(text: str) -> tuple[str, ParamValue]:
 
 
 @contextmanager
-def _store(args: argparse.Namespace, action: str) -> Iterator[Any]:
+def _store(args: argparse.Namespace, action: str, *, writes: bool = False) -> Iterator[Any]:
     """The policy store of ``--sink`` (default: the configured sink). A sink that cannot be opened or
-    read ends the command with one line on stderr and exit 1."""
-    from claudetop.cli import sink_errors, sink_failure
+    read ends the command with one line on stderr and exit 1; a sink path that does not exist ends it
+    with exit 2 unless the command ``writes`` (``set`` creates the sink, where the hook will find it)."""
+    from claudetop.cli import no_such_sink, sink_errors, sink_failure
     from claudetop.config import ConfigError, config_error_exit, load_config, sink_target
     from claudetop.policies import PolicyStore
 
@@ -78,6 +79,8 @@ def _store(args: argparse.Namespace, action: str) -> Iterator[Any]:
     except ConfigError as err:
         config_error_exit(err)
     target = args.sink or sink_target(config)
+    if not writes and no_such_sink(f"policy {action}", [target]):
+        sys.exit(EXIT_USAGE)
     try:
         with PolicyStore(target, config=config) as store:
             yield store
@@ -108,7 +111,7 @@ def _set(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"claudetop policy set: {err}", file=sys.stderr)
         return EXIT_USAGE
-    with _store(args, "set") as store:
+    with _store(args, "set", writes=True) as store:
         try:
             change = store.set(args.name, args.mode, params, by=args.by, reason=args.reason)
         except PolicyRefused as err:

@@ -17,6 +17,7 @@ from claudetop.cli import (
     EXIT_OK,
     EXIT_OVER_BUDGET,
     EXIT_USAGE,
+    no_such_sink,
     positive_usd,
     sink_errors,
     sink_failure,
@@ -92,9 +93,7 @@ def _run(args: argparse.Namespace) -> int:
     sinks = list(args.sink)
     if not sinks and not args.jsonl and args.claude_code is None:
         sinks = [config.sink.path if config.sink.path else str(default_sink_path())]
-    missing = [p for p in sinks if "://" not in p and not Path(p).expanduser().exists()]
-    if missing:
-        print(f"claudetop report: no such sink: {', '.join(map(str, missing))}", file=sys.stderr)
+    if no_such_sink("report", sinks):
         return EXIT_USAGE
     try:
         sources = open_report_sources(sinks, args.jsonl, claude_code_dirs(args), pricebook_for(config))

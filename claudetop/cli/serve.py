@@ -12,7 +12,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from claudetop.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, positive_float
+from claudetop.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, no_such_sink, positive_float
 
 DEFAULT_PORT = 9464
 MAX_PORT = 65535
@@ -79,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
         print(err, file=sys.stderr)
         return EXIT_USAGE
     targets = list(args.sink) or [sink_target(config)]
+    if no_such_sink("serve", targets):
+        return EXIT_USAGE
     live = LiveReport(lambda: open_sources(sinks=targets), config)
     try:
         live.refresh()

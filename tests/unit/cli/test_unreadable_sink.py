@@ -33,9 +33,9 @@ def test_a_text_file_or_a_directory_as_sink(
 
 @pytest.mark.parametrize("action", ["list", "audit"])
 def test_policies_in_a_jsonl_file_or_an_unreachable_database(cli: Cli, tmp_path: Path, action: str) -> None:
-    line = assert_one_line_error(
-        cli("policy", action, "--sink", tmp_path / "x.jsonl"), 1, f"claudetop policy {action}: "
-    )
+    jsonl = tmp_path / "x.jsonl"
+    jsonl.write_text("")
+    line = assert_one_line_error(cli("policy", action, "--sink", jsonl), 1, f"claudetop policy {action}: ")
     assert "point --sink at the .db file" in line
     url = _refused_url()
     line = assert_one_line_error(
