@@ -129,6 +129,48 @@ def _command_module(argv: Sequence[str]) -> str | None:
     return None
 
 
+def _command_parser(parser: argparse.ArgumentParser, words: Sequence[str]) -> argparse.ArgumentParser:
+    """The parser of the (sub)command that ``words`` start with: ``report``, ``policy list``. argparse
+    offers no public way down its tree of subparsers or to a parser's options, hence its private
+    ``_actions`` here and ``_option_string_actions`` below."""
+    for word in words:
+        subparsers = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subparsers or word not in subparsers[0].choices:
+            break
+        parser = subparsers[0].choices[word]
+    return parser
+
+
+def _monitor_options_before_command(parser: argparse.ArgumentParser, argv: Sequence[str]) -> str | None:
+    """Why ``argv``, which runs a subcommand, is a usage error, or ``None``: it gives monitor options
+    before the subcommand's name (``claudetop --sink x.db report``), where argparse takes them as the
+    monitor's, and the subcommand would silently use its own defaults instead.
+
+    Only options actually given count: ``argv`` is parsed again by the monitor's options alone, without
+    defaults, up to the first word that is not an option or an option's value (the subcommand's name,
+    as for the full parser)."""
+    before = argparse.ArgumentParser(add_help=False)
+    options = importlib.import_module("claudetop.cli.monitor").add_options(before)
+    for option in options:
+        option.default = argparse.SUPPRESS
+    before.add_argument("command", nargs=argparse.REMAINDER)
+    given, _ = before.parse_known_args(argv)
+    command = _command_parser(parser, given.command)
+    name = command.prog.removeprefix(f"{parser.prog} ")
+    why = []
+    for option in options:
+        if not hasattr(given, option.dest):
+            continue
+        flag = option.option_strings[-1]
+        if flag in command._option_string_actions:
+            why.append(
+                f"{flag} before '{name}' belongs to the monitor and would be ignored: put it after '{name}'"
+            )
+        else:
+            why.append(f"{flag} belongs to the monitor (claudetop with no command); '{name}' has no {flag}")
+    return "; ".join(why) or None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(_command_module(argv))
@@ -136,6 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     func = getattr(args, "func", None)
     if func is None:
         func = importlib.import_module("claudetop.cli.monitor").run
+    elif (misplaced := _monitor_options_before_command(parser, argv)) is not None:
+        parser.error(misplaced)
     try:
         args.exit_code = func(args)
         sys.stdout.flush()

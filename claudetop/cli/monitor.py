@@ -18,34 +18,35 @@ def _delay(text: str) -> float:
     return value
 
 
-def add_options(parser: argparse.ArgumentParser) -> None:
-    """The monitor's options, on the top-level parser (they apply when no subcommand is given)."""
+def add_options(parser: argparse.ArgumentParser) -> list[argparse.Action]:
+    """The monitor's options, on the top-level parser (they apply when no subcommand is given); returned
+    so that ``main`` can tell which were given before a subcommand."""
     group = parser.add_argument_group("monitor (the default command)")
-    group.add_argument(
-        "--sink", action="append", default=[], metavar="PATH|URL", help="sink to watch (repeatable)"
-    )
-    group.add_argument(
-        "--jsonl", action="append", default=[], type=Path, metavar="PATH", help="JSONL log to tail"
-    )
-    group.add_argument(
-        "--claude-code",
-        nargs="?",
-        action="append",
-        const="",
-        default=[],
-        metavar="DIR",
-        help="read Claude Code transcripts (default dir: ~/.claude/projects)",
-    )
-    group.add_argument("--no-claude-code", action="store_true", help="do not read Claude Code transcripts")
-    group.add_argument("-d", "--delay", type=_delay, metavar="SECONDS", help="refresh interval")
-    group.add_argument("--theme", help="colour theme (dark, light, ansi, high-contrast or a user theme)")
-    group.add_argument("--budget", type=positive_usd, metavar="USD", help="monthly budget in US dollars")
-    group.add_argument("--config", type=Path, metavar="PATH", help="config file")
-    group.add_argument("--no-color", action="store_true", help="no colours (also: NO_COLOR=1)")
-    group.add_argument("--no-animations", action="store_true", help="no animations (automatic over SSH)")
+    add = group.add_argument
+    return [
+        add("--sink", action="append", default=[], metavar="PATH|URL", help="sink to watch (repeatable)"),
+        add("--jsonl", action="append", default=[], type=Path, metavar="PATH", help="JSONL log to tail"),
+        add(
+            "--claude-code",
+            nargs="?",
+            action="append",
+            const="",
+            default=[],
+            metavar="DIR",
+            help="read Claude Code transcripts (default dir: ~/.claude/projects)",
+        ),
+        add("--no-claude-code", action="store_true", help="do not read Claude Code transcripts"),
+        add("-d", "--delay", type=_delay, metavar="SECONDS", help="refresh interval"),
+        add("--theme", help="colour theme (dark, light, ansi, high-contrast or a user theme)"),
+        add("--budget", type=positive_usd, metavar="USD", help="monthly budget in US dollars"),
+        add("--config", type=Path, metavar="PATH", help="config file"),
+        add("--no-color", action="store_true", help="no colours (also: NO_COLOR=1)"),
+        add("--no-animations", action="store_true", help="no animations (automatic over SSH)"),
+    ]
 
 
 def run(args: argparse.Namespace) -> int:
+    from claudetop.analysis.budget import default_alert_state_path
     from claudetop.ui.options import MonitorOptions
     from claudetop.ui.run import run_monitor
 
@@ -58,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
             delay_s=args.delay,
             theme=args.theme,
             budget_usd=args.budget,
+            alert_state=default_alert_state_path(),
             config=args.config,
             no_color=args.no_color,
             animations=not args.no_animations,
