@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from claudetop.config import state_dir
+from claudetop.config import Config, state_dir
 from claudetop.model import Micros, usd_str
 
 
@@ -224,3 +224,14 @@ def alert_env(alert: BudgetAlert) -> dict[str, str]:
         "CLAUDETOP_ALERT_BUDGET_USD": usd_str(alert.budget_micros),
         "CLAUDETOP_ALERT_FIRED_AT": alert.fired_at.isoformat(),
     }
+
+
+def budget_alerts_for(
+    config: Config, budget_micros: Micros | None, state_path: Path | None
+) -> BudgetAlerts | None:
+    """Alerts at ``budget_micros`` with the config's thresholds and command; ``None`` (nothing fires)
+    without a budget or without a state file to remember them in."""
+    if budget_micros is None or state_path is None:
+        return None
+    m = config.monitoring
+    return BudgetAlerts(budget_micros, m.alert_thresholds, state_path, command=m.alert_command)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from claudetop.analysis.aggregate import Aggregator, Counts, label
-from claudetop.analysis.budget import BudgetAlerts
+from claudetop.analysis.budget import budget_alerts_for
 from claudetop.analysis.projection import month_bounds, present
 from claudetop.analysis.rates import RateTable
 from claudetop.analysis.snapshot import PROJECTION_WINDOW_DAYS, build_snapshot
@@ -396,10 +396,6 @@ def report_for(
     at = now or present(datetime.now(UTC), agg.newest)
     since = since if since is not None else month_bounds(at)[0]
     budget_micros = micros_from_usd(budget) if budget is not None else None
-    alerts = None
-    if budget_micros is not None and alert_state is not None:
-        m = config.monitoring
-        alerts = BudgetAlerts(budget_micros, m.alert_thresholds, alert_state, command=m.alert_command)
     snap = build_snapshot(
         agg,
         at,
@@ -410,7 +406,7 @@ def report_for(
         until=until,
         sources=health,
         budget_micros=budget_micros,
-        alerts=alerts,
+        alerts=budget_alerts_for(config, budget_micros, alert_state),
     )
     data = report_data(agg, snap, since, until)
     data["hooks"] = hook_health(sources)

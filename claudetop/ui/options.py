@@ -22,6 +22,9 @@ class MonitorOptions:
     """Refresh interval; ``None`` means the config's ``monitoring.refresh_interval_s``."""
     theme: str | None = None
     budget_usd: Decimal | None = None
+    alert_state: Path | None = None
+    """Where fired budget alerts are recorded (``analysis.budget``); with it and a budget, thresholds
+    fire and run ``monitoring.alert_command``. ``None`` (the demo, on simulated spend): none fire."""
     config: Path | None = None
     no_color: bool = False
     animations: bool = True

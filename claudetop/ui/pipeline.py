@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from claudetop.analysis.aggregate import Aggregator
+from claudetop.analysis.budget import BudgetAlerts
 from claudetop.analysis.projection import present
 from claudetop.analysis.rates import RateTable
 from claudetop.analysis.report import fold_unread_sink
@@ -55,6 +56,7 @@ class Pipeline:
         open_store: Callable[[], PolicyStore] | None,
         clock: Callable[[], datetime],
         budget_micros: Micros | None = None,
+        alerts: BudgetAlerts | None = None,
     ) -> None:
         self.sources = list(sources)
         self.aggregator = aggregator
@@ -64,6 +66,7 @@ class Pipeline:
         self._store: PolicyStore | None = None
         self.clock = clock
         self.budget_micros = budget_micros
+        self.alerts = alerts
         self.seen_policies = PolicySet()
         self.whatif: WhatIfMemo[Scenarios] = WhatIfMemo()
         self.loading: Loading | None = None
@@ -97,7 +100,7 @@ class Pipeline:
             if delta.policies is not None:
                 self.seen_policies = delta.policies
         self.loading = self._progress()
-        return self._build(self.aggregator, memo=True)
+        return self._build(self.aggregator, preview=False)
 
     def _fold_history(self) -> None:
         """Each unread SQLite sink's history from SQL aggregates, then a source that continues after it
@@ -110,7 +113,9 @@ class Pipeline:
                 self._caught_up.add(id(follower))
                 self.sources[i] = follower  # at once: a later sink failing must not fold this one twice
 
-    def _build(self, aggregator: Aggregator, *, memo: bool) -> Snapshot:
+    def _build(self, aggregator: Aggregator, *, preview: bool) -> Snapshot:
+        """A snapshot of ``aggregator``; a preview (part of the history) neither keeps its what-if
+        results nor checks budget alerts."""
         store = self.store()
         policies = store.current() if store is not None else self.seen_policies
         return build_snapshot(
@@ -122,7 +127,8 @@ class Pipeline:
             sources=[source.health() for source in self.sources],
             budget_micros=self.budget_micros,
             policy_changes=store.audit(limit=len(PolicyName) * 4) if store is not None else (),
-            whatif_memo=(lambda compute: self.whatif.get(policies, compute)) if memo else None,
+            whatif_memo=None if preview else (lambda compute: self.whatif.get(policies, compute)),
+            alerts=None if preview else self.alerts,
         )
 
     def _preview(self) -> Snapshot | None:
@@ -142,7 +148,7 @@ class Pipeline:
         self.loading = Loading(
             fraction=0.0, detail=f"showing the newest {len(events):,} of {total:,} events", preview=True
         )
-        return self._build(preview, memo=False)
+        return self._build(preview, preview=True)
 
     def _progress(self) -> Loading | None:
         done = total = 0

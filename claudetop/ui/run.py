@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from claudetop.analysis.aggregate import Aggregator
+from claudetop.analysis.budget import budget_alerts_for
 from claudetop.analysis.rates import RateTable
 from claudetop.analysis.report import pricebook_for
 from claudetop.config import (
@@ -86,6 +87,7 @@ def build_app(options: MonitorOptions, config: Config, origins: Origins | None =
         )
     )
     budget = options.budget_usd or config.monitoring.monthly_budget_usd
+    budget_micros = micros_from_usd(budget) if budget is not None else None
     policy_target = _policy_target(targets)
     pipeline = Pipeline(
         sources,
@@ -94,7 +96,8 @@ def build_app(options: MonitorOptions, config: Config, origins: Origins | None =
         RateTable(book),
         open_store=(lambda: PolicyStore(policy_target, config=config)) if policy_target else None,
         clock=options.clock or (lambda: datetime.now(UTC)),
-        budget_micros=micros_from_usd(budget) if budget is not None else None,
+        budget_micros=budget_micros,
+        alerts=budget_alerts_for(config, budget_micros, options.alert_state),
     )
     feed = SnapshotWorker(
         pipeline,

@@ -5,7 +5,9 @@ store. No stand-ins."""
 from __future__ import annotations
 
 import os
+import time
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -188,3 +190,51 @@ async def test_a_shorter_refresh_interval_applies_at_once(tmp_path: Path) -> Non
             if app.latest.total_requests == 5:
                 break
         assert app.latest.total_requests == 5
+
+
+async def test_the_monitor_fires_budget_alerts_once_and_shows_them(tmp_path: Path) -> None:
+    db = str(tmp_path / "events.db")
+    events = _events(10)  # this month's spend, priced independently below
+    if any(e.ts.month != datetime.now(UTC).month for e in events):
+        pytest.skip("the events would straddle a month boundary")
+    _write(db, events)
+    spend = 10 * (1000 * SONNET_INPUT_PER_MTOK + 200 * SONNET_OUTPUT_PER_MTOK)  # micro-dollars
+    budget = Decimal(spend) / 1_000_000 / Decimal("0.6")  # spend is 60% of it: 50% fires, 80% does not
+    fired = tmp_path / "fired.txt"
+    config = Config.model_validate(
+        {
+            "monitoring": {
+                "alert_thresholds": [0.5, 0.8],
+                "alert_command": f'echo "$CLAUDETOP_ALERT_PERCENT"'
+                f' "$CLAUDETOP_ALERT_MONTH_TO_DATE_USD" >> {fired}',
+            }
+        }
+    )
+    options = MonitorOptions(
+        sinks=(db,), no_claude_code=True, delay_s=0.1, budget_usd=budget, alert_state=tmp_path / "alerts.json"
+    )
+    for _ in range(2):  # a restarted monitor does not fire it again
+        app = build_app(options, config)
+        async with app.run_test(size=(120, 40)) as pilot:
+            for _ in range(50):
+                await pilot.pause(0.1)
+                if fired.exists() and "alerts 50%" in screen_text(app):
+                    break
+            text = screen_text(app)
+        assert "alerts 50%" in text and "80%" not in text.split("alerts", 1)[1].split("\n", 1)[0]
+    for _ in range(50):
+        if fired.exists():
+            break
+        time.sleep(0.1)
+    assert fired.read_text().splitlines() == [f"50 {Decimal(spend) / 1_000_000:.6f}"]
+
+
+async def test_without_an_alert_state_no_budget_alert_fires_as_in_the_demo(tmp_path: Path) -> None:
+    db = str(tmp_path / "events.db")
+    _write(db, _events(10))
+    options = MonitorOptions(sinks=(db,), no_claude_code=True, delay_s=0.1, budget_usd=Decimal("0.01"))
+    app = build_app(options, Config())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.6)
+        assert app.latest is not None and app.latest.total_requests == 10
+        assert app.latest.header.budget_alerts == ()

@@ -66,4 +66,13 @@ class HeaderPanel(Panel):
                 gauge(h.budget_fraction, 8, high_is_good=False),
             ),
             Content.styled(f"of {money(h.budget_micros)}", "$text-muted"),
+            *(
+                [
+                    Content.styled(
+                        "alerts " + " ".join(pct(a.threshold) for a in h.budget_alerts), "bold $warning"
+                    )
+                ]
+                if h.budget_alerts
+                else []
+            ),
         ]
