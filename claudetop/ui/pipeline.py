@@ -53,7 +53,7 @@ class Pipeline:
         config: Config,
         rates: RateTable,
         *,
-        open_store: Callable[[], PolicyStore] | None,
+        open_store: Callable[[bool], PolicyStore | None] | None,
         clock: Callable[[], datetime],
         budget_micros: Micros | None = None,
         alerts: BudgetAlerts | None = None,
@@ -76,9 +76,10 @@ class Pipeline:
         self._caught_up: set[int] = set()
         """Sources that start where their folded history ends (their progress counts from there)."""
 
-    def store(self) -> PolicyStore | None:
+    def store(self, *, create: bool = False) -> PolicyStore | None:
+        """The policy store, opened on first use; ``create`` (a policy change) may create its sink."""
         if self._store is None and self._open_store is not None:
-            self._store = self._open_store()
+            self._store = self._open_store(create)
         return self._store
 
     def __call__(self) -> Snapshot:
@@ -171,7 +172,7 @@ class Pipeline:
         by: str | None = None,
         reason: str | None = None,
     ) -> PolicyChange:
-        store = self.store()
+        store = self.store(create=True)
         if store is None:
             raise PolicyRefused("policies live in a SQLite sink; this monitor reads none")
         return store.set(name, mode, params, by=by, reason=reason)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from claudetop.analysis.aggregate import Aggregator
 from claudetop.analysis.budget import budget_alerts_for
@@ -27,6 +28,7 @@ from claudetop.config import (
 )
 from claudetop.model import micros_from_usd
 from claudetop.policies import PolicyStore
+from claudetop.sinks import is_postgres_target
 from claudetop.sources import open_sources
 from claudetop.sources.types import Source
 from claudetop.ui.app import MonitorApp
@@ -55,6 +57,19 @@ def _policy_target(targets: Sequence[str]) -> str | None:
         if not target.endswith(".jsonl") and ("://" not in target or target.startswith("postgres")):
             return target
     return None
+
+
+def _store_opener(target: str, config: Config) -> Callable[[bool], PolicyStore | None]:
+    """Opens the policy store in ``target``. Only a policy change (``create``) may create a SQLite sink
+    that does not exist yet: showing the modes must not leave a file at a mistyped ``--sink``, and the
+    hook creates the sink when the app starts."""
+
+    def open_store(create: bool) -> PolicyStore | None:
+        if create or is_postgres_target(target) or Path(target).expanduser().exists():
+            return PolicyStore(target, config=config)
+        return None
+
+    return open_store
 
 
 def build_app(options: MonitorOptions, config: Config, origins: Origins | None = None) -> MonitorApp:
@@ -94,7 +109,7 @@ def build_app(options: MonitorOptions, config: Config, origins: Origins | None =
         monitor_aggregator(),
         config,
         RateTable(book),
-        open_store=(lambda: PolicyStore(policy_target, config=config)) if policy_target else None,
+        open_store=_store_opener(policy_target, config) if policy_target else None,
         clock=options.clock or (lambda: datetime.now(UTC)),
         budget_micros=budget_micros,
         alerts=budget_alerts_for(config, budget_micros, options.alert_state),

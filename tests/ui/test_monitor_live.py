@@ -93,6 +93,21 @@ async def test_c_on_the_live_pipeline_changes_the_store_and_the_screen(sink_targ
         assert store.current().mode(PolicyName.CACHE) is PolicyMode.SHADOW
 
 
+async def test_a_sink_that_does_not_exist_is_created_by_a_policy_change_not_by_watching(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "not-yet.db"
+    app = build_app(MonitorOptions(sinks=(str(db),), no_claude_code=True, delay_s=0.1), Config())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.6)
+        assert app.latest is not None and not db.exists()
+        await pilot.press("c")
+        await pilot.pause(0.6)
+        assert db.exists()
+    with PolicyStore(str(db), config=Config()) as store:
+        assert store.current().mode(PolicyName.CACHE) is PolicyMode.SHADOW
+
+
 async def test_a_corrupt_sink_shows_a_banner_not_a_crash(tmp_path: Path) -> None:
     sink_path = tmp_path / "events.db"
     sink_path.write_bytes(b"this is not a database" * 100)
