@@ -24,7 +24,8 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -46,6 +47,36 @@ class BudgetAlert:
     fired_at: datetime
     month_to_date_micros: Micros
     budget_micros: Micros
+    scope: str = ""
+    """The sources whose spend it measured (``scope_of``): a report on one sink and a monitor that also
+    reads Claude Code transcripts measure different spend, and each must get its own alerts."""
+
+    @property
+    def key(self) -> tuple[str, float, Micros, str]:
+        """What fires once: a threshold of one budget over one set of sources in one month."""
+        return (self.month, self.threshold, self.budget_micros, self.scope)
+
+
+LOCK_WAIT_S = 2.0
+"""How long a check waits for another process's check to finish before skipping this one."""
+
+
+def _lock(fd: int, wait_s: float) -> bool:
+    """An exclusive ``flock`` on ``fd``, waiting at most ``wait_s``."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+
+
+def scope_of(source_names: Iterable[str]) -> str:
+    """The alert scope of a set of sources, as their names (one per line, sorted)."""
+    return "\n".join(sorted(set(source_names)))
 
 
 def month_key(at: datetime) -> str:
@@ -98,8 +129,10 @@ class BudgetAlerts:
         command: str | None = None,
         command_timeout_s: float = 30.0,
         runner: Runner = run_in_background,
+        scope: str = "",
     ) -> None:
         self.budget_micros = budget_micros
+        self.scope = scope
         self.thresholds = tuple(sorted(thresholds))
         self.state_path = state_path
         self.command = command
@@ -109,24 +142,29 @@ class BudgetAlerts:
         self._fired: list[BudgetAlert] = self._load()
 
     @contextmanager
-    def _state(self) -> Iterator[None]:
-        """Hold the state file's lock and have ``_fired`` read from it: what another process fired
-        since is seen, and nobody else fires or writes until the block ends."""
+    def _state(self) -> Iterator[bool]:
+        """Hold the state file's lock and merge what it records into ``_fired``: what another process
+        fired since is seen, and nobody else fires or writes until the block ends. Yields ``False`` when
+        another process has held the lock for ``LOCK_WAIT_S`` (a report suspended with ^Z): the monitor's
+        refresh must not wait on it, and the next check tries again."""
         if self.state_path is None:
-            yield
+            yield True
             return
         lock_path = self.state_path.with_name(f".{self.state_path.name}.lock")
         lock_fd: int | None = None
         try:
             lock_path.parent.mkdir(parents=True, exist_ok=True)
-            lock_fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+            lock_fd = os.open(lock_path, os.O_CREAT | os.O_RDONLY, 0o600)
         except OSError:
             pass  # a directory claudetop cannot write to: ``_save`` says so
         try:
-            if lock_fd is not None:
-                fcntl.flock(lock_fd, fcntl.LOCK_EX)
-            self._fired = self._load()
-            yield
+            if lock_fd is not None and not _lock(lock_fd, LOCK_WAIT_S):
+                self._warn(f"{lock_path} is locked by another process; budget alerts not checked")
+                yield False
+                return
+            on_disk = {a.key: a for a in self._load()}
+            self._fired = [*on_disk.values(), *(a for a in self._fired if a.key not in on_disk)]
+            yield True
         finally:
             if lock_fd is not None:
                 os.close(lock_fd)  # releases the lock
@@ -149,6 +187,7 @@ class BudgetAlerts:
                     fired_at=datetime.fromisoformat(a["fired_at"]),
                     month_to_date_micros=int(a["month_to_date_micros"]),
                     budget_micros=int(a["budget_micros"]),
+                    scope=str(a.get("scope", "")),
                 )
                 for a in raw["fired"]
             ]
@@ -167,6 +206,7 @@ class BudgetAlerts:
                     "fired_at": a.fired_at.isoformat(),
                     "month_to_date_micros": a.month_to_date_micros,
                     "budget_micros": a.budget_micros,
+                    "scope": a.scope,
                 }
                 for a in self._fired
             ]
@@ -176,24 +216,32 @@ class BudgetAlerts:
             with os.fdopen(fd, "w") as out:
                 json.dump(doc, out, indent=1)
             os.replace(tmp, self.state_path)
-        except OSError as err:
-            print(f"claudetop: cannot record budget alerts in {self.state_path}: {err}", file=sys.stderr)
+        except OSError as err:  # still remembered by this process, which fires nothing twice
+            self._warn(f"cannot record budget alerts in {self.state_path}: {err}")
 
     def fired(self, month: str) -> list[BudgetAlert]:
-        """Alerts fired in ``month`` (``YYYY-MM``) at this budget, lowest threshold first (as of the
-        last ``check``)."""
+        """Alerts fired in ``month`` (``YYYY-MM``) at this budget over these sources, lowest threshold
+        first (as of the last ``check``)."""
         return sorted(
-            (a for a in self._fired if a.month == month and a.budget_micros == self.budget_micros),
+            (
+                a
+                for a in self._fired
+                if a.month == month and a.budget_micros == self.budget_micros and a.scope == self.scope
+            ),
             key=lambda a: a.threshold,
         )
 
     def check(self, now: datetime, month_to_date_micros: Micros) -> list[BudgetAlert]:
         """Fire the thresholds newly reached this month at this budget; returns them (already recorded)."""
         month = month_key(now)
-        with self._state():
+        with self._state() as locked:
+            if not locked:
+                return []
             done = {a.threshold for a in self.fired(month)}
             new = [
-                BudgetAlert(month, t, now.astimezone(UTC), month_to_date_micros, self.budget_micros)
+                BudgetAlert(
+                    month, t, now.astimezone(UTC), month_to_date_micros, self.budget_micros, self.scope
+                )
                 for t in crossed(self.thresholds, month_to_date_micros, self.budget_micros)
                 if t not in done
             ]
@@ -223,15 +271,22 @@ def alert_env(alert: BudgetAlert) -> dict[str, str]:
         "CLAUDETOP_ALERT_MONTH_TO_DATE_USD": usd_str(alert.month_to_date_micros),
         "CLAUDETOP_ALERT_BUDGET_USD": usd_str(alert.budget_micros),
         "CLAUDETOP_ALERT_FIRED_AT": alert.fired_at.isoformat(),
+        "CLAUDETOP_ALERT_SOURCES": alert.scope,
     }
 
 
 def budget_alerts_for(
-    config: Config, budget_micros: Micros | None, state_path: Path | None
+    config: Config, budget_micros: Micros | None, state_path: Path | None, source_names: Iterable[str]
 ) -> BudgetAlerts | None:
-    """Alerts at ``budget_micros`` with the config's thresholds and command; ``None`` (nothing fires)
-    without a budget or without a state file to remember them in."""
+    """Alerts at ``budget_micros`` over these sources with the config's thresholds and command; ``None``
+    (nothing fires) without a budget or without a state file to remember them in."""
     if budget_micros is None or state_path is None:
         return None
     m = config.monitoring
-    return BudgetAlerts(budget_micros, m.alert_thresholds, state_path, command=m.alert_command)
+    return BudgetAlerts(
+        budget_micros,
+        m.alert_thresholds,
+        state_path,
+        command=m.alert_command,
+        scope=scope_of(source_names),
+    )

@@ -406,7 +406,7 @@ def report_for(
         until=until,
         sources=health,
         budget_micros=budget_micros,
-        alerts=budget_alerts_for(config, budget_micros, alert_state),
+        alerts=budget_alerts_for(config, budget_micros, alert_state, (h.name for h in health)),
     )
     data = report_data(agg, snap, since, until)
     data["hooks"] = hook_health(sources)

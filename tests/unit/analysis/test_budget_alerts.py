@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from claudetop.analysis.aggregate import Aggregator
-from claudetop.analysis.budget import BudgetAlerts, alert_env, crossed, run_in_background
+from claudetop.analysis.budget import BudgetAlerts, alert_env, budget_alerts_for, crossed, run_in_background
 from claudetop.analysis.rates import RateTable
 from claudetop.analysis.snapshot import build_snapshot
 from claudetop.config import Config
@@ -126,3 +130,45 @@ def test_raising_the_budget_mid_month_re_arms_the_thresholds_at_the_new_budget(t
         (0.5, micros_from_usd("500")),
         (0.8, micros_from_usd("500")),
     ]
+
+
+def test_a_state_that_cannot_be_saved_still_fires_each_threshold_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    run = Recorder()
+    alerts = BudgetAlerts(BUDGET, [0.5], blocker / "alerts.json", command="notify", runner=run)
+    for hour in range(3):  # a monitor checks at every refresh
+        alerts.check(NOV + timedelta(hours=hour), micros_from_usd("60"))
+    assert len(run.calls) == 1
+    assert capsys.readouterr().err.count("cannot record budget alerts") == 1
+
+
+def test_sources_measuring_different_spend_fire_their_own_alerts(tmp_path: Path) -> None:
+    state = tmp_path / "alerts.json"
+    monitor = budget_alerts_for(Config(), BUDGET, state, ["sqlite:events.db", "claude-code:~/.claude"])
+    report = budget_alerts_for(Config(), BUDGET, state, ["sqlite:events.db"])
+    again = budget_alerts_for(Config(), BUDGET, state, ["sqlite:events.db"])
+    assert monitor is not None and report is not None and again is not None
+    assert [a.threshold for a in monitor.check(NOV, micros_from_usd("85"))] == [0.5, 0.8]
+    assert [a.threshold for a in report.check(NOV, micros_from_usd("55"))] == [0.5]
+    assert again.check(NOV + timedelta(hours=1), micros_from_usd("60")) == []
+    assert alert_env(report.fired("2026-11")[0])["CLAUDETOP_ALERT_SOURCES"] == "sqlite:events.db"
+
+
+def test_a_check_does_not_wait_for_a_lock_held_elsewhere(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "alerts.json"
+    run = Recorder()
+    alerts = BudgetAlerts(BUDGET, [0.5], state, command="notify", runner=run)
+    holder = os.open(tmp_path / ".alerts.json.lock", os.O_CREAT | os.O_RDONLY)
+    fcntl.flock(holder, fcntl.LOCK_EX)  # another open file description: flock excludes it as another process
+    try:
+        assert alerts.check(NOV, micros_from_usd("60")) == []
+        assert "locked by another process" in capsys.readouterr().err
+    finally:
+        os.close(holder)
+    assert [a.threshold for a in alerts.check(NOV, micros_from_usd("60"))] == [0.5]
+    assert len(run.calls) == 1
