@@ -68,8 +68,9 @@ def parse_param(text: str) -> tuple[str, ParamValue]:
 @contextmanager
 def _store(args: argparse.Namespace, action: str, *, writes: bool = False) -> Iterator[Any]:
     """The policy store of ``--sink`` (default: the configured sink). A sink that cannot be opened or
-    read ends the command with one line on stderr and exit 1; a sink path that does not exist ends it
-    with exit 2 unless the command ``writes`` (``set`` creates the sink, where the hook will find it)."""
+    read ends the command with one line on stderr and exit 1; a ``--sink`` path that does not exist ends
+    it with exit 2 unless the command ``writes`` (``set`` creates the sink, where the hook will find it);
+    the configured sink is opened (created, on a first run) as the hook would open it."""
     from claudetop.cli import no_such_sink, sink_errors, sink_failure
     from claudetop.config import ConfigError, config_error_exit, load_config, sink_target
     from claudetop.policies import PolicyStore
@@ -78,9 +79,9 @@ def _store(args: argparse.Namespace, action: str, *, writes: bool = False) -> It
         config = load_config(args.config)
     except ConfigError as err:
         config_error_exit(err)
-    target = args.sink or sink_target(config)
-    if not writes and no_such_sink(f"policy {action}", [target]):
+    if args.sink and not writes and no_such_sink(f"policy {action}", [args.sink]):
         sys.exit(EXIT_USAGE)
+    target = args.sink or sink_target(config)
     try:
         with PolicyStore(target, config=config) as store:
             yield store

@@ -68,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
     from claudetop.config import ConfigError, load_config, sink_target
     from claudetop.exporters.prometheus import LiveReport
+    from claudetop.sinks import sink_exists
     from claudetop.sources import open_sources
 
     if not args.prometheus:
@@ -78,9 +79,13 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as err:
         print(err, file=sys.stderr)
         return EXIT_USAGE
-    targets = list(args.sink) or [sink_target(config)]
-    if no_such_sink("serve", targets):
+    if no_such_sink("serve", args.sink):
         return EXIT_USAGE
+    targets = list(args.sink) or [sink_target(config)]
+    if not sink_exists(targets[0]):  # the exporter may well start before the app's first call
+        print(
+            f"claudetop serve: {targets[0]} does not exist yet: source_up is 0 until it does", file=sys.stderr
+        )
     live = LiveReport(lambda: open_sources(sinks=targets), config)
     try:
         live.refresh()

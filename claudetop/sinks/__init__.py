@@ -39,6 +39,12 @@ def is_postgres_target(target: str | Path) -> bool:
     return str(target).startswith(("postgresql://", "postgres://"))
 
 
+def sink_exists(target: str | Path) -> bool:
+    """Whether ``target`` is there to be read: a file path must exist (opening a mistyped one would
+    create an empty sink), a PostgreSQL URL always counts (its server says whether it exists)."""
+    return is_postgres_target(target) or Path(target).expanduser().exists()
+
+
 def open_sink(target: str | Path, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> Sink:
     """A sink for ``target``: ``postgresql://`` → PostgreSQL, a path ending in ``.jsonl`` → JSONL,
     anything else → a SQLite file.
@@ -71,4 +77,5 @@ __all__ = [
     "is_data_error",
     "is_postgres_target",
     "open_sink",
+    "sink_exists",
 ]

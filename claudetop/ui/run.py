@@ -10,7 +10,6 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from claudetop.analysis.aggregate import Aggregator
 from claudetop.analysis.budget import budget_alerts_for
@@ -28,7 +27,7 @@ from claudetop.config import (
 )
 from claudetop.model import micros_from_usd
 from claudetop.policies import PolicyStore
-from claudetop.sinks import is_postgres_target
+from claudetop.sinks import sink_exists
 from claudetop.sources import open_sources
 from claudetop.sources.types import Source
 from claudetop.ui.app import MonitorApp
@@ -65,7 +64,7 @@ def _store_opener(target: str, config: Config) -> Callable[[bool], PolicyStore |
     hook creates the sink when the app starts."""
 
     def open_store(create: bool) -> PolicyStore | None:
-        if create or is_postgres_target(target) or Path(target).expanduser().exists():
+        if create or sink_exists(target):
             return PolicyStore(target, config=config)
         return None
 
@@ -112,7 +111,7 @@ def build_app(options: MonitorOptions, config: Config, origins: Origins | None =
         open_store=_store_opener(policy_target, config) if policy_target else None,
         clock=options.clock or (lambda: datetime.now(UTC)),
         budget_micros=budget_micros,
-        alerts=budget_alerts_for(config, budget_micros, options.alert_state),
+        alerts=budget_alerts_for(config, budget_micros, options.alert_state, (s.name for s in sources)),
     )
     feed = SnapshotWorker(
         pipeline,

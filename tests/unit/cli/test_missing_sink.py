@@ -5,6 +5,8 @@ next command, or the hook, then took for the sink. Commands that write a sink st
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,10 +29,31 @@ def test_a_read_only_command_creates_no_sink_at_a_mistyped_path(
     assert not typo.exists()
 
 
-def test_a_missing_configured_sink_is_not_created_either(cli: Cli, tmp_path: Path) -> None:
+def test_policy_list_on_a_first_run_shows_every_policy_off(cli: Cli) -> None:
+    """No ``--sink`` and nothing recorded yet: the configured sink is where the hook will write, so
+    opening it (as the hook would) is no mistake, and every policy is off."""
     proc = cli("policy", "list")
-    assert_one_line_error(proc, 2, "claudetop policy list: no such sink: ")
-    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+    assert proc.returncode == 0, proc.stderr
+    rows = [line.split() for line in proc.stdout.splitlines()[1:]]
+    assert {r[0]: r[1] for r in rows} == {
+        "cache": "off",
+        "routing": "off",
+        "batching": "off",
+        "output_caps": "off",
+    }
+
+
+def test_serve_waits_for_the_configured_sink_and_says_so(cli_env: dict[str, str]) -> None:
+    """An exporter may start before the app's first call creates the sink: it serves ``source_up 0``."""
+    argv = [sys.executable, "-m", "claudetop", "serve", "--prometheus", "--port", "0"]
+    with subprocess.Popen(argv, env=cli_env, stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stderr is not None
+            line = proc.stderr.readline()
+            assert "does not exist yet: source_up is 0 until it does" in line
+            assert proc.poll() is None  # still serving
+        finally:
+            proc.terminate()
 
 
 def test_policy_set_creates_the_sink_it_writes_to(cli: Cli, tmp_path: Path) -> None:
