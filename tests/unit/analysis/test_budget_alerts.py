@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -172,3 +173,11 @@ def test_a_check_does_not_wait_for_a_lock_held_elsewhere(
         os.close(holder)
     assert [a.threshold for a in alerts.check(NOV, micros_from_usd("60"))] == [0.5]
     assert len(run.calls) == 1
+
+
+def test_the_documented_alert_variables_are_the_ones_the_command_gets() -> None:
+    root = Path(__file__).resolve().parents[3]
+    given = set(alert_env(BudgetAlerts(BUDGET, [0.5], None).check(NOV, BUDGET)[0]))
+    for doc in (root / "sample_config.toml", root / "docs" / "report-schema.md"):
+        named = set(re.findall(r"CLAUDETOP_ALERT_[A-Z_]+", doc.read_text()))
+        assert named == given - {"CLAUDETOP_ALERT"}, doc.name
