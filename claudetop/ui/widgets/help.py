@@ -9,7 +9,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.keys import format_key
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -29,7 +28,7 @@ class HelpScreen(ModalScreen[None]):
             Content.styled("claudetop keys (remap in the config's [keys] table)", "bold $primary"),
             Content(""),
         ]
-        keys = {a.id: _shown(self.keys_for.get(a.id, a.keys)) for a in self.actions}
+        keys = {a.id: self._shown(self.keys_for.get(a.id, a.keys)) for a in self.actions}
         key_w = max(map(len, keys.values()), default=0)
         name_w = max((len(a.description) for a in self.actions), default=0)
         for a in self.actions:
@@ -44,10 +43,9 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help"):
             yield Static(Content("\n").join(rows))
 
+    def _shown(self, keys: str) -> str:
+        """Bound keys as the footer shows them (``/``, ``^/``), not Textual's names (``slash``)."""
+        return ",".join(self.app.get_key_display(Binding(k.strip(), "")) for k in keys.split(","))
+
     def action_dismiss_help(self) -> None:
         self.dismiss(None)
-
-
-def _shown(keys: str) -> str:
-    """Bound keys as the user types them (``/``, ``+``, ``space``), not Textual's names (``slash``)."""
-    return ",".join(format_key(k.strip()) for k in keys.split(","))
