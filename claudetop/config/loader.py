@@ -143,8 +143,9 @@ def _env_value(raw: str) -> Any:
 def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[KeyPath, str]:
     """Write the overrides into ``data``; returns which variable set which key path.
 
-    A variable that has to turn a value of the file into a table (``CLAUDETOP_THEME__X`` over
-    ``theme = "dark"``) is recorded for that table too: the file no longer says what is there.
+    A variable that has to create a table (one the file lacks, or a value of the file turned into a
+    table: ``CLAUDETOP_THEME__X`` over ``theme = "dark"``) is recorded for that table too: the file does
+    not say what is there. Of several variables under one such table, the first (sorted) is recorded.
     """
     sources: dict[KeyPath, str] = {}
     for name, raw in sorted(env.items()):

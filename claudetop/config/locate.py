@@ -142,7 +142,7 @@ class Origins:
     lines: Mapping[KeyPath, int] = field(default_factory=dict)
     """Key path → the file line that declares it (``key_lines``)."""
     env: Mapping[KeyPath, str] = field(default_factory=dict)
-    """Key path → the ``CLAUDETOP_…`` variable whose value replaced everything at and below it."""
+    """Key path → the ``CLAUDETOP_…`` variable that set it or created the table at it (``_apply_env``)."""
 
     def of(self, path: KeyPath) -> tuple[str, int | None]:
         """``("$VARIABLE", None)`` if an override set ``path`` or a table holding it, else the file
