@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
 
 
 def in_forked_child(work: Callable[[], bool], timeout_s: int = 10) -> bool:
@@ -20,3 +23,24 @@ def in_forked_child(work: Callable[[], bool], timeout_s: int = 10) -> bool:
             os._exit(0 if ok else 1)
     _, status = os.waitpid(pid, 0)
     return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+@contextmanager
+def held_by_another_thread(lock: AbstractContextManager[Any]) -> Iterator[None]:
+    """``lock`` held by another thread of this process until the block ends: a fork in the block
+    happens while it is held, every time, as it may by chance in an application."""
+    taken, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with lock:
+            taken.set()
+            done.wait()
+
+    holder = threading.Thread(target=hold, daemon=True)
+    holder.start()
+    try:
+        assert taken.wait(5), "the other thread did not get the lock"
+        yield
+    finally:
+        done.set()
+        holder.join(5)

@@ -34,7 +34,7 @@ from claudetop.hook.assemble import Assembler, Pricer
 from claudetop.hook.capture import Capture, ResultLines, RetryStarted
 from claudetop.model import BatchState, Micros, UsageEvent
 from claudetop.sinks import Sink, connect_sqlite, is_data_error, is_postgres_target, open_sink
-from claudetop.sinks.forksafe import leave_inherited, sqlite_work
+from claudetop.sinks.forksafe import leave_inherited, on_fork_in_child, sqlite_work
 
 QUEUE_MAX = 20_000
 RESULTS_QUEUE_MAX_BYTES = 256 * 1024 * 1024
@@ -82,6 +82,7 @@ class Writer:
         self.flush_timeout_s = FLUSH_TIMEOUT_S
         self._reset()
         _WRITERS.add(self)
+        on_fork_in_child(self.after_fork_in_child)
 
     def _reset(self) -> None:
         self._queue: deque[Item] = deque()
@@ -407,10 +408,8 @@ def close_all() -> None:
 
 
 def _after_fork_in_child() -> None:
-    writers = list(_WRITERS)
-    for writer in writers:
-        writer.after_fork_in_child()
-    if writers and "multiprocessing" in sys.modules:
+    """Runs after every writer's own ``after_fork_in_child`` (``forksafe`` registered its handler first)."""
+    if _WRITERS and "multiprocessing" in sys.modules:
         # A multiprocessing child leaves through os._exit, which skips atexit, and its bootstrap first
         # clears every finalizer registered so far, then runs the after-fork callbacks: register the
         # flush from one of those.

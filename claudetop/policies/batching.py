@@ -28,13 +28,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import sqlite3
 import threading
 import time
 import uuid
-import weakref
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -58,7 +56,7 @@ from claudetop.model import (
 from claudetop.policies.engine import DEFERRABLE_REQUEST, PolicyEngine
 from claudetop.policies.store import PolicyStore
 from claudetop.sinks import SQLiteSink, connect_sqlite
-from claudetop.sinks.forksafe import leave_inherited, sqlite_work
+from claudetop.sinks.forksafe import leave_inherited, on_fork_in_child, sqlite_work
 from claudetop.sinks.schema import format_ts, immediate_transaction
 from claudetop.sinks.sqlite import with_busy_retry
 
@@ -219,7 +217,7 @@ class DeferralQueue:
         with self._lock, sqlite_work():  # opened now, so that a sink that cannot be opened fails here
             self._connection()
             self._events_sink()
-        _QUEUES.add(self)
+        on_fork_in_child(self._after_fork_in_child)
 
     def _reset(self) -> None:
         """What belongs to one process: the locks, the worker thread, the handles it resolves, the
@@ -603,18 +601,6 @@ class DeferralQueue:
         with_busy_retry(write, 30.0)
 
 
-_QUEUES: weakref.WeakSet[DeferralQueue] = weakref.WeakSet()
-
-
-def _after_fork_in_child() -> None:
-    for queue in list(_QUEUES):
-        queue._after_fork_in_child()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
 def _error_type(result: Any) -> str:
     error = getattr(result, "error", None)
     inner = getattr(error, "error", None)
@@ -646,6 +632,13 @@ class _DeferrableBase:
         self._target = Path(target)
         self._clock = clock
         self._queue: DeferralQueue | None = None
+        self._queue_lock = threading.Lock()
+        on_fork_in_child(self._after_fork_in_child)
+
+    def _after_fork_in_child(self) -> None:
+        """A parent's thread may have been starting the queue, holding the lock: the child's would stay
+        held, and its first deferred request wait for ever. The child then starts a queue of its own
+        (the parent's half-built one was never assigned); a started one renews itself."""
         self._queue_lock = threading.Lock()
 
     @property

@@ -16,13 +16,12 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-import weakref
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from claudetop.sinks import connect_sqlite, is_postgres_target
-from claudetop.sinks.forksafe import leave_inherited, sqlite_work
+from claudetop.sinks.forksafe import leave_inherited, on_fork_in_child, sqlite_work
 from claudetop.sinks.schema import immediate_transaction
 from claudetop.sinks.sqlite import with_busy_retry
 
@@ -167,7 +166,7 @@ class PostgresPolicyDb:
         self._poll_s = poll_s
         self._stop = threading.Event()
         self._start_polling()
-        _POSTGRES_DBS.add(self)
+        on_fork_in_child(self._after_fork_in_child)
 
     def _start_polling(self) -> None:
         self._thread = threading.Thread(target=self._poll, name="claudetop-policy-poll", daemon=True)
@@ -259,18 +258,6 @@ class PostgresPolicyDb:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
-
-
-_POSTGRES_DBS: weakref.WeakSet[PostgresPolicyDb] = weakref.WeakSet()
-
-
-def _after_fork_in_child() -> None:
-    for db in list(_POSTGRES_DBS):
-        db._after_fork_in_child()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 __all__ = [

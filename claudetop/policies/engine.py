@@ -14,7 +14,6 @@ output length is not known until the response.
 
 from __future__ import annotations
 
-import functools
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from claudetop.config import Config
 from claudetop.model import Micros, PolicyDecision, PolicyMode, PolicyName, PolicySet, UsageEvent
 from claudetop.policies import cache, caps, routing
 from claudetop.policies.evals import Validation
+from claudetop.sinks.forksafe import on_fork_in_child
 
 DEFERRABLE_REQUEST: ContextVar[bool] = ContextVar("claudetop_deferrable_request", default=False)
 """Set by ``claudetop.deferrable`` around a request it runs immediately: batching could have deferred it."""
@@ -73,11 +73,16 @@ class _Draft:
     body: dict[str, Any]
     model: str | None
     decisions: list[PolicyDecision] = field(default_factory=list)
+    _est_input: int | None = None
 
-    @functools.cached_property
+    @property
     def est_input(self) -> int:
-        """Walks the whole body, on the application's thread: only done when a policy is on."""
-        return _estimate_input(self.body)
+        """Walks the whole body, on the application's thread: only done when a policy is on. Not a
+        ``functools.cached_property``: before Python 3.12 that holds one lock, shared by every draft,
+        while it walks, which a child forked meanwhile would inherit held for ever."""
+        if self._est_input is None:
+            self._est_input = _estimate_input(self.body)
+        return self._est_input
 
 
 class PolicyEngine:
@@ -99,6 +104,12 @@ class PolicyEngine:
         self._lookup = lookup
         self._clock = clock
         self._tracker = cache.PrefixTracker(tracker_capacity)
+        self._lock = threading.Lock()
+        on_fork_in_child(self._after_fork_in_child)
+
+    def _after_fork_in_child(self) -> None:
+        """A parent's thread may have held the lock (the writer observing a response, say): the child's
+        would stay held, and its next request with the cache policy on wait for ever."""
         self._lock = threading.Lock()
 
     def active(self) -> bool:

@@ -24,6 +24,7 @@ from claudetop.model import ParamValue, PolicyChange, PolicyMode, PolicyName, Po
 from claudetop.policies import evals
 from claudetop.policies.db import NotASQLiteSink, Query, open_policy_db
 from claudetop.policies.routing import ModelLookup, default_lookup, possible_downshifts
+from claudetop.sinks.forksafe import on_fork_in_child
 from claudetop.sinks.schema import format_ts
 
 CHECK_INTERVAL_S = 0.25
@@ -75,6 +76,13 @@ class PolicyStore:
         self._data_version: object = None
         self._policies = PolicySet()
         self._validated: dict[tuple[str, str], evals.Validation] = {}
+        on_fork_in_child(self._after_fork_in_child)
+
+    def _after_fork_in_child(self) -> None:
+        """A parent's thread may have held the lock (refreshing the settings, say): the child's would
+        stay held, and its next ``current()`` — every instrumented call's — wait for ever. The database
+        handles the fork itself."""
+        self._lock = threading.Lock()
 
     # --- reading -----------------------------------------------------------------------------
 
