@@ -22,6 +22,8 @@ from claudetop._version import __version__
 
 _SUBCOMMANDS: tuple[str, ...] = ("policy", "report", "demo", "tail", "import_cmd", "serve")
 """Module names under ``claudetop.cli``, in the order ``--help`` lists them."""
+COMMANDS = tuple(name.removesuffix("_cmd") for name in _SUBCOMMANDS)
+"""The subcommands as typed (a module is named for its command, plus ``_cmd`` for a Python keyword)."""
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -119,13 +121,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def _command_module(argv: Sequence[str]) -> str | None:
-    """The module of the subcommand ``argv`` starts with (a module is named for its command, plus
-    ``_cmd`` where the command is a Python keyword), or ``None``."""
-    if not argv:
-        return None
-    for name in _SUBCOMMANDS:
-        if argv[0] == name.removesuffix("_cmd"):
-            return name
+    """The module of the subcommand ``argv`` starts with, or ``None``."""
+    if argv and argv[0] in COMMANDS:
+        return _SUBCOMMANDS[COMMANDS.index(argv[0])]
     return None
 
 

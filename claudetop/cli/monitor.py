@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from claudetop.cli import positive_usd
+from claudetop.cli import COMMANDS, positive_usd
 
 
 def _delay(text: str) -> float:
@@ -16,6 +16,17 @@ def _delay(text: str) -> float:
     if not 0.1 <= value <= 3600:
         raise argparse.ArgumentTypeError(f"must be between 0.1 and 3600 seconds, got {text!r}")
     return value
+
+
+def _claude_code_dir(text: str) -> str:
+    """``--claude-code``'s optional DIR, which would swallow a command given after it: ``claudetop
+    --claude-code report`` would watch a directory named ``report``."""
+    if text in COMMANDS and not Path(text).exists():
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is a command, not a directory: put --claude-code after it"
+            f" (claudetop {text} --claude-code)"
+        )
+    return text
 
 
 def add_options(parser: argparse.ArgumentParser) -> list[argparse.Action]:
@@ -32,6 +43,7 @@ def add_options(parser: argparse.ArgumentParser) -> list[argparse.Action]:
             action="append",
             const="",
             default=[],
+            type=_claude_code_dir,
             metavar="DIR",
             help="read Claude Code transcripts (default dir: ~/.claude/projects)",
         ),

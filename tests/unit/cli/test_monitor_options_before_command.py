@@ -41,3 +41,9 @@ def test_without_a_command_the_options_still_reach_the_monitor(cli: Cli, sink: P
     proc = cli("--sink", sink, "--theme", "no-such-theme")
     assert "Traceback" not in proc.stderr and proc.returncode != 0, proc.stderr
     assert "unknown theme 'no-such-theme'" in proc.stderr
+
+
+def test_claude_code_before_a_command_does_not_take_the_command_for_its_directory(cli: Cli) -> None:
+    proc = cli("--claude-code", "report", timeout=20)
+    assert "Traceback" not in proc.stderr and proc.returncode == 2, proc.stderr
+    assert "'report' is a command, not a directory: put --claude-code after it" in proc.stderr
