@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -44,3 +45,13 @@ def held_by_another_thread(lock: AbstractContextManager[Any]) -> Iterator[None]:
     finally:
         done.set()
         holder.join(5)
+
+
+def until_held_by_another_thread(lock: Any, timeout_s: float = 10.0) -> None:
+    """Return once another thread holds ``lock`` (forksafe's guard: a fork from then on waits for that
+    thread's SQLite work); fail after ``timeout_s``. A lock this thread holds does not count."""
+    deadline = time.monotonic() + timeout_s
+    while lock.acquire(blocking=False):
+        lock.release()
+        assert time.monotonic() < deadline, f"no other thread took the lock in {timeout_s:g} s"
+        time.sleep(0.005)

@@ -7,21 +7,28 @@ waiting or the oldest has waited ``batching.max_wait_s``, polls each batch with 
 and jitter (honouring ``retry-after``), and when it ends records every result at batch prices and
 resolves the handles.
 
-Nothing is lost or counted twice across a crash: a request is durable before ``create`` returns; its
+Several queues may share one sink: processes of one application, a forked child (multiprocessing,
+a pre-fork server), the process that replaced a crashed one. A request belongs to the queue that
+queued it (``claudetop.policies.queue_owners``). Only that queue submits it, polls its batch and
+collects its result, so a handle is resolved in the process that made it, and each batch has one
+poller however many processes share the sink. When a queue is gone (its process ended, or it was
+closed), the next live queue to look at the sink adopts its requests: within ``IDLE_S`` if one is
+running. It submits and polls them and records their results. Their handles went with the queue.
+
+Nothing is lost or counted twice across a crash. A request is durable before ``create`` returns; its
 ``custom_id`` is its row id; a result's event id is derived from batch id + custom id, and the events
-table ignores an id it has; a restarted worker polls the batches still marked in flight and submits
-what is still queued. Requests claimed for a batch whose ``create`` never returned (the process died
-in between) go back to the queue after ``CLAIM_TIMEOUT_S``; if that batch did reach the server, it is
+table ignores an id it already has. Requests a dead queue had claimed for a batch whose ``create``
+never returned go back to the queue when they are adopted. If that batch did reach the server, it is
 never polled, so its results are not recorded (they may be billed: the one window not closed).
 
 Prompt text is held in the sink only while a request waits to be submitted; it is cleared once its
-batch exists. Handles live in the process that made them: after a restart, results are recorded
-(the monitor shows them) but there is no handle left to resolve.
+batch exists.
 
-``fork()``: the queue's SQLite work is done in ``sqlite_work`` sections, so a fork waits for it; a
-forked child leaves the parent's connections alone (``forksafe.leave_inherited``), opens its own and
-starts with fresh locks, no handles and no worker thread; a worker of its own starts on the child's
-first ``enqueue`` if the parent had one. The parent resolves the handles it made.
+``fork()``: the queue's SQLite work is done in ``sqlite_work`` sections, so a fork waits for it. A
+forked child leaves the parent's connections alone (``forksafe.leave_inherited``) and opens its own.
+It closes its copy of the parent's owner lock, so the parent still owns, and resolves, what it
+queued. It starts with fresh locks, no handles and no worker thread. On its first ``enqueue`` it
+becomes an owner of its own and, if the parent had a worker, starts one.
 """
 
 from __future__ import annotations
@@ -54,6 +61,7 @@ from claudetop.model import (
     UsageEvent,
 )
 from claudetop.policies.engine import DEFERRABLE_REQUEST, PolicyEngine
+from claudetop.policies.queue_owners import Owner, dead_owners
 from claudetop.policies.store import PolicyStore
 from claudetop.sinks import SQLiteSink, connect_sqlite
 from claudetop.sinks.forksafe import leave_inherited, on_fork_in_child, sqlite_work
@@ -61,13 +69,18 @@ from claudetop.sinks.schema import format_ts, immediate_transaction
 from claudetop.sinks.sqlite import with_busy_retry
 
 CLAIM_TIMEOUT_S = 600.0
-"""A claim older than this belongs to a process that died between claiming and recording its batch."""
+"""A queue's own claim older than this was left by a submission that failed half-way (a dead queue's
+claims are released when its requests are adopted)."""
 
 SUBMIT_RETRY_S = 30.0
 """After a failed ``batches.create`` the claimed requests go back to the queue and wait this long."""
 
+_UNDONE = "state IN ('queued', 'submitting', 'submitted')"
+"""Requests whose result is not recorded yet (an index range, where ``state != 'done'`` is a scan)."""
+
 IDLE_S = 60.0
-"""Longest the worker sleeps with nothing due: another process may have queued work in the sink."""
+"""Longest the worker sleeps with nothing due: another queue on the sink may have died, leaving its
+requests to adopt."""
 
 
 class Clock(Protocol):
@@ -217,11 +230,14 @@ class DeferralQueue:
         with self._lock, sqlite_work():  # opened now, so that a sink that cannot be opened fails here
             self._connection()
             self._events_sink()
+        self._me()  # and the owner lock, next to the sink
         on_fork_in_child(self._after_fork_in_child)
 
     def _reset(self) -> None:
-        """What belongs to one process: the locks, the worker thread, the handles it resolves, the
-        polling schedule. A forked child sets them up anew (a lock could be held by a thread it lacks)."""
+        """What belongs to one process: the owner, the locks, the worker thread, the handles it
+        resolves, the polling schedule. A forked child sets them up anew (a lock could be held by a
+        thread it lacks; the parent's requests are the parent's)."""
+        self._owner: Owner | None = None
         self._lock = threading.RLock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -251,6 +267,7 @@ class DeferralQueue:
         handle = DeferredHandle(request_id, deferred=True)
         row = (
             request_id,
+            self._me(),
             format_ts(_ts(self.clock.now())),
             self.config.app,
             task,
@@ -261,8 +278,8 @@ class DeferralQueue:
         with self._lock:
             self._handles[request_id] = handle
             self._write(
-                "INSERT INTO deferred_requests (id, created_at, app, task, model, params, policies, state) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued')",
+                "INSERT INTO deferred_requests (id, owner, created_at, app, task, model, params, policies, "
+                "state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued')",
                 row,
             )
             if self._worker:
@@ -271,6 +288,7 @@ class DeferralQueue:
         return handle
 
     def queued(self) -> int:
+        """Requests waiting for a batch in the sink, whichever queue owns them."""
         with self._sqlite() as conn:
             n: int = conn.execute(
                 "SELECT count(*) FROM deferred_requests WHERE state IN ('queued', 'submitting')"
@@ -278,7 +296,8 @@ class DeferralQueue:
         return n
 
     def pending(self) -> int:
-        """Requests not yet recorded: queued, being submitted, or in a batch."""
+        """Requests in the sink not yet recorded, whichever queue owns them: queued, being submitted,
+        or in a batch."""
         with self._sqlite() as conn:
             row = conn.execute("SELECT count(*) FROM deferred_requests WHERE state != 'done'").fetchone()
         n: int = row[0]
@@ -295,19 +314,28 @@ class DeferralQueue:
                 self._thread.start()
 
     def close(self, timeout: float = 5.0) -> None:
-        """Stop the worker; what is queued or in flight stays in the sink for the next process."""
+        """Stop the worker. What is queued or in flight stays in the sink for another queue to adopt,
+        once the worker has stopped: a worker still busy past ``timeout`` keeps its requests, which
+        are adopted when this process ends."""
         self._closed = True
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        busy = self._thread is not None and self._thread.is_alive()
         with self._lock, sqlite_work():
             for handle in (self._conn, self._sink):
                 if handle is not None:
                     handle.close()
+            if self._owner is not None and not busy:
+                self._owner.release()
 
     def _after_fork_in_child(self) -> None:
-        """The parent's connections are neither used nor closed here; this process opens its own."""
+        """The parent's connections are neither used nor closed here; this process opens its own. Its
+        copy of the parent's owner lock is closed (the parent keeps the lock: ``Owner.release``), and
+        it becomes an owner of its own on first use."""
         leave_inherited(self._conn, self._sink)
+        if self._owner is not None:
+            self._owner.release()
         self._conn = self._sink = None
         self._reset()
 
@@ -324,12 +352,13 @@ class DeferralQueue:
         """Submit what is due (everything queued if ``flush``), poll what is due; seconds to the next due."""
         now = self.clock.now()
         self._release_stale_claims(now)
+        self._adopt_orphans()
         next_submit = self._submit_due(now, flush)
         next_poll = self._poll_due()
         return max(0.0, min(next_submit, next_poll) - self.clock.now())
 
     def flush(self) -> None:
-        """Submit everything queued now, regardless of size and wait."""
+        """Submit everything this queue owns now, regardless of size and wait."""
         self.step(flush=True)
 
     # --- submitting --------------------------------------------------------------------------
@@ -339,7 +368,9 @@ class DeferralQueue:
         while True:
             with self._sqlite() as conn:
                 count, oldest = conn.execute(
-                    "SELECT count(*), min(created_at) FROM deferred_requests WHERE state = 'queued'"
+                    "SELECT count(*), min(created_at) FROM deferred_requests "
+                    "WHERE owner = ? AND state = 'queued'",
+                    (self._me(),),
                 ).fetchone()
             if not count:
                 return float("inf")
@@ -359,9 +390,9 @@ class DeferralQueue:
         def claim() -> list[sqlite3.Row]:
             with self._sqlite() as db, immediate_transaction(db) as conn:
                 rows = conn.execute(
-                    "SELECT id, params FROM deferred_requests WHERE state = 'queued' ORDER BY created_at, id "
-                    "LIMIT ?",
-                    (self.config.batching.batch_size,),
+                    "SELECT id, params FROM deferred_requests WHERE owner = ? AND state = 'queued' "
+                    "ORDER BY created_at, id LIMIT ?",
+                    (self._me(), self.config.batching.batch_size),
                 ).fetchall()
                 conn.executemany(
                     "UPDATE deferred_requests SET state = 'submitting', claimed_at = ? WHERE id = ?",
@@ -400,9 +431,35 @@ class DeferralQueue:
         cutoff = format_ts(_ts(now - CLAIM_TIMEOUT_S))
         self._write(
             "UPDATE deferred_requests SET state = 'queued', claimed_at = NULL "
-            "WHERE state = 'submitting' AND claimed_at < ?",
-            (cutoff,),
+            "WHERE owner = ? AND state = 'submitting' AND claimed_at < ?",
+            (self._me(), cutoff),
         )
+
+    def _adopt_orphans(self) -> None:
+        """Take over the requests of queues that are gone, and of rows from before owners existed:
+        nobody else would ever submit, poll or record them. Their claims go back to the queue, because
+        a dead queue never records the batch it may have been creating."""
+        me = self._me()
+        # In a ``sqlite_work`` section: a child forked meanwhile would keep a dead owner's lock held.
+        with self._sqlite() as conn, dead_owners(self.path, me) as gone:
+            unowned = conn.execute(
+                f"SELECT EXISTS (SELECT 1 FROM deferred_requests WHERE owner IS NULL AND {_UNDONE})"
+            ).fetchone()[0]
+            self._write_many(
+                "UPDATE deferred_requests SET owner = ?, "
+                "state = CASE state WHEN 'submitting' THEN 'queued' ELSE state END, "
+                "claimed_at = CASE state WHEN 'submitting' THEN NULL ELSE claimed_at END "
+                f"WHERE owner IS ? AND {_UNDONE}",
+                [(me, orphan) for orphan in [*gone, *([None] if unowned else [])]],
+            )
+
+    def _me(self) -> str:
+        """This queue's owner token; a forked child's queue makes its own on first use."""
+        with self._lock:
+            if self._owner is None:
+                with sqlite_work():  # a fork waits: a child must not get the lock without its owner
+                    self._owner = Owner(self.path)
+            return self._owner.token
 
     # --- polling -----------------------------------------------------------------------------
 
@@ -415,7 +472,8 @@ class DeferralQueue:
             in_flight = [
                 r[0]
                 for r in conn.execute(
-                    "SELECT DISTINCT batch_id FROM deferred_requests WHERE state = 'submitted'"
+                    "SELECT DISTINCT batch_id FROM deferred_requests WHERE owner = ? AND state = 'submitted'",
+                    (self._me(),),
                 ).fetchall()
             ]
             for batch_id in in_flight:
@@ -658,7 +716,8 @@ class _DeferrableBase:
         return self.config.batching.enabled and mode is PolicyMode.ENFORCE
 
     def close(self) -> None:
-        """Stop the worker (what is queued or in flight stays in the sink) and release the store."""
+        """Stop the worker (what is queued or in flight stays in the sink, for another queue to take
+        over) and release the store."""
         if self._queue is not None:
             self._queue.close()
         self.store.close()

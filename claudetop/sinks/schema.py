@@ -32,7 +32,9 @@ Tables:
 - ``deferred_requests`` (``claudetop.policies.batching``): requests the batch deferral queue holds,
   ``queued`` → ``submitting`` → ``submitted`` (with ``batch_id``) → ``done`` (with the ``event_id``
   its result was recorded under). ``params`` holds the request body only until it is submitted;
-  ``policies`` the JSON policy decisions applied to it, copied onto its result's event.
+  ``policies`` the JSON policy decisions applied to it, copied onto its result's event. ``owner`` is
+  the token of the queue that submits, polls and collects it (``claudetop.policies.queue_owners``);
+  rows written before the column existed have none, and the first queue that looks adopts them.
 - ``eval_results`` (``claudetop.policies.evals``): pass/fail of a task on a model, the routing gate.
 """
 
@@ -213,6 +215,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration("events: fast-mode speed", ("ALTER TABLE events ADD COLUMN speed TEXT",)),
+    Migration(
+        "deferred_requests: the queue that owns each request",
+        (
+            "ALTER TABLE deferred_requests ADD COLUMN owner TEXT",
+            "CREATE INDEX deferred_requests_owner ON deferred_requests (owner, state, created_at)",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,5 +1,7 @@
 """Acceptance: kill -9 an app with 500 deferred requests queued and 2 batches in flight; after a
-restart (itself killed once mid-way) every request's result is recorded exactly once."""
+restart (itself killed once mid-way) every request's result is recorded exactly once. Another
+process already running on the sink leaves them alone while the app lives, and takes them over once
+it is killed; so are requests queued by a claudetop from before queues owned their requests."""
 
 from __future__ import annotations
 
@@ -9,11 +11,16 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import anthropic
 
+from claudetop.policies.batching import DeferralQueue
 from claudetop.simulate import FakeAnthropic, SimClock
+from claudetop.sinks.schema import MIGRATIONS, format_ts, migrate
+from tests.integration.policies.deferral_app import CONFIG
 
 APP = Path(__file__).with_name("deferral_app.py")
 ROOT = Path(__file__).resolve().parents[3]
@@ -34,6 +41,21 @@ def states(sink: Path) -> dict[str, int]:
 def kill(proc: subprocess.Popen[str]) -> None:
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
+
+
+def wait_until(done: Callable[[], bool], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        assert time.monotonic() < deadline, f"not done in {timeout_s:g} s"
+        time.sleep(0.02)
+
+
+def recorded_once(sink: Path) -> tuple[int, int, int]:
+    """Events (all of them results), distinct requests they are for, and the rollups' request count."""
+    with sqlite3.connect(sink) as db:
+        events, requests = db.execute("SELECT count(*), count(DISTINCT custom_id) FROM events").fetchone()
+        rollup = db.execute("SELECT coalesce(sum(requests), 0) FROM rollups").fetchone()[0]
+    return events, requests, rollup
 
 
 def test_sigkill_with_queued_and_in_flight_requests_loses_nothing_and_records_nothing_twice(
@@ -79,9 +101,60 @@ def test_sigkill_with_queued_and_in_flight_requests_loses_nothing_and_records_no
             "SELECT e.custom_id, e.id, d.event_id FROM events e "
             "JOIN deferred_requests d ON d.id = e.custom_id WHERE e.endpoint = 'batch_result'"
         ).fetchall()
-        results = db.execute("SELECT count(*), count(DISTINCT custom_id) FROM events").fetchone()
-        rollup = db.execute("SELECT sum(requests) FROM rollups").fetchone()[0]
-    assert results == (700, 700)
+    assert recorded_once(sink) == (700, 700, 700)
     assert {r[0] for r in recorded} == ids
     assert all(event_id == stored for _, event_id, stored in recorded)
-    assert rollup == 700
+
+
+def test_a_running_process_leaves_a_live_apps_requests_alone_and_takes_them_over_when_it_is_killed(
+    tmp_path: Path,
+) -> None:
+    sink = tmp_path / "events.db"
+    with FakeAnthropic(clock=SimClock(speed=3600)) as fake:
+        app = spawn("queue", fake.base_url, sink)
+        client = anthropic.Anthropic(base_url=fake.base_url, api_key="sk-ant-test")
+        queue = DeferralQueue(sink, client, CONFIG, clock=SimClock(speed=3600))
+        try:
+            assert app.stdout is not None and app.stdout.readline().strip() == "READY"
+            for _ in range(3):
+                queue.flush()
+            assert states(sink) == {"submitted": 200, "queued": 500}
+            assert set(fake.stats.batch_retrieve_calls.values()) == {0}, "the app's batches were polled"
+
+            kill(app)
+            queue.start()
+            wait_until(lambda: queue.pending() == 0, timeout_s=60)
+        finally:
+            app.kill()
+            queue.close()
+        retrieves = fake.stats.batch_retrieve_calls
+    assert states(sink) == {"done": 700}
+    assert recorded_once(sink) == (700, 700, 700)
+    with sqlite3.connect(sink) as db:
+        recorded = dict(db.execute("SELECT id, retrieve_calls FROM batches").fetchall())
+    # The adopter polled alone (collecting adds one retrieve: the SDK's batches.results asks first).
+    assert retrieves == {batch: polls + 1 for batch, polls in recorded.items()}
+
+
+def test_requests_queued_by_a_claudetop_from_before_owners_are_taken_over(tmp_path: Path) -> None:
+    """One queued, one claimed by a process that died before its batch was made: both are submitted."""
+    sink = tmp_path / "events.db"
+    old = sqlite3.connect(sink, isolation_level=None)
+    migrate(old, MIGRATIONS[:3])  # the fourth gives requests their owner
+    now = format_ts(datetime.now(UTC))
+    params = '{"model":"claude-haiku-4-5","max_tokens":20,"messages":[{"role":"user","content":"doc"}]}'
+    old.executemany(
+        "INSERT INTO deferred_requests (id, created_at, params, state, claimed_at) VALUES (?, ?, ?, ?, ?)",
+        [("dfr_queued", now, params, "queued", None), ("dfr_claimed", now, params, "submitting", now)],
+    )
+    old.close()
+    with FakeAnthropic(clock=SimClock(speed=3600)) as fake:
+        client = anthropic.Anthropic(base_url=fake.base_url, api_key="sk-ant-test")
+        queue = DeferralQueue(sink, client, CONFIG, clock=SimClock(speed=3600))
+        try:
+            queue.start()
+            wait_until(lambda: queue.pending() == 0, timeout_s=60)
+        finally:
+            queue.close()
+    assert states(sink) == {"done": 2}
+    assert recorded_once(sink) == (2, 2, 2)
