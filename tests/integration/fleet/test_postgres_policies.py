@@ -95,19 +95,29 @@ def test_the_marker_is_read_without_a_query(pg_dsn: str) -> None:
         db.close()
 
 
+def _backend_pid(store: PolicyStore) -> int:
+    """The server process behind the store's own connection: a new one after a reconnect."""
+    pid: int = store._db.rows("SELECT pg_backend_pid() AS pid")[0]["pid"]
+    return pid
+
+
 def test_a_forked_child_sees_policy_changes_and_the_parent_keeps_its_session(pg_dsn: str) -> None:
-    """The poll thread does not cross a fork: the child polls on its own, over its own connection."""
+    """The poll thread does not cross a fork: the child polls on its own, over its own connection.
+    The parent's session is compared by backend PID: its queries reconnect and retry, so a session
+    the child had closed would go unnoticed by them."""
     with PolicyStore(pg_dsn, config=Config()) as store:
         assert store.current().mode(PolicyName.CACHE) is PolicyMode.OFF
         time.sleep(2 * POSTGRES_POLL_S)  # the parent's poll thread has read the marker
+        session = _backend_pid(store)
 
         def child_sees_its_change() -> bool:
             with PolicyStore(pg_dsn, config=Config()) as other:
                 other.set("cache", "shadow", by="child")
             _wait_for(lambda: store.current().mode(PolicyName.CACHE) is PolicyMode.SHADOW)
-            return store.audit()[0].by == "child"
+            return store.audit()[0].by == "child" and _backend_pid(store) != session
 
         assert in_forked_child(child_sees_its_change)
+        assert _backend_pid(store) == session
         _wait_for(lambda: store.current().mode(PolicyName.CACHE) is PolicyMode.SHADOW)
         store.set("cache", "enforce", by="parent")
         assert [c.by for c in store.audit()] == ["parent", "child"]
