@@ -309,24 +309,31 @@ class DeferralQueue:
         """Run the worker on a daemon thread."""
         with self._lock:
             self._worker = True
-            if self._thread is None:
+            if self._thread is None and not self._closed:
                 self._thread = threading.Thread(target=self._run, name="claudetop-deferral", daemon=True)
                 self._thread.start()
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop the worker. What is queued or in flight stays in the sink for another queue to adopt,
-        once the worker has stopped: a worker still busy past ``timeout`` keeps its requests, which
-        are adopted when this process ends."""
-        self._closed = True
+        once the worker has stopped. A worker still busy past ``timeout`` (inside ``batches.create``,
+        say) finishes that step first and then shuts the queue down itself: closing the sink under
+        it would lose the batch it is creating, and the adopter would submit its requests again."""
+        with self._lock:
+            self._closed = True
+            worker = self._thread
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-        busy = self._thread is not None and self._thread.is_alive()
+        if worker is None:
+            self._shut()
+        else:
+            worker.join(timeout)
+
+    def _shut(self) -> None:
+        """Close the connections and end this owner, whose unfinished requests are then adopted."""
         with self._lock, sqlite_work():
             for handle in (self._conn, self._sink):
                 if handle is not None:
                     handle.close()
-            if self._owner is not None and not busy:
+            if self._owner is not None:
                 self._owner.release()
 
     def _after_fork_in_child(self) -> None:
@@ -346,7 +353,9 @@ class DeferralQueue:
             except (sqlite3.Error, anthropic.APIError, OSError):
                 delay = SUBMIT_RETRY_S
             self._wake.clear()
-            self.clock.sleep(min(max(delay, 0.0), IDLE_S), self._wake)
+            if not self._closed:  # checked after clearing: a close from now on sets the event again
+                self.clock.sleep(min(max(delay, 0.0), IDLE_S), self._wake)
+        self._shut()
 
     def step(self, *, flush: bool = False) -> float:
         """Submit what is due (everything queued if ``flush``), poll what is due; seconds to the next due."""
@@ -365,7 +374,7 @@ class DeferralQueue:
 
     def _submit_due(self, now: float, flush: bool) -> float:
         batching = self.config.batching
-        while True:
+        while not self._closed:  # a closed queue finishes what it is submitting, and no more
             with self._sqlite() as conn:
                 count, oldest = conn.execute(
                     "SELECT count(*), min(created_at) FROM deferred_requests "
@@ -383,6 +392,7 @@ class DeferralQueue:
             if not self._submit_one(now):
                 self._submit_not_before = now + SUBMIT_RETRY_S
                 return self._submit_not_before
+        return float("inf")
 
     def _submit_one(self, now: float) -> bool:
         claimed_at = format_ts(_ts(now))
