@@ -12,7 +12,6 @@ does not break the application: claudetop says so once on stderr and uses the de
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from claudetop.hook import _sdk_patch
 from claudetop.hook.assemble import Pricer
 from claudetop.hook.middleware import ClaudetopMiddleware, EngineSlot, PolicyEngine
 from claudetop.hook.writer import HookStats, Writer
+from claudetop.warn import warn_once
 
 ClientT = TypeVar("ClientT")
 
@@ -32,13 +32,6 @@ _TRUE = {"1", "true", "yes", "on"}
 _lock = threading.Lock()
 _writers: dict[str, Writer] = {}
 _config: Config | None = None
-_warned: set[str] = set()
-
-
-def _warn_once(key: str, message: str) -> None:
-    if key not in _warned:
-        _warned.add(key)
-        print(f"claudetop: {message}", file=sys.stderr)
 
 
 def _load_config() -> Config:
@@ -47,7 +40,7 @@ def _load_config() -> Config:
         try:
             _config = load_config()
         except (ConfigError, OSError) as err:
-            _warn_once("config", f"{err}; recording with default settings")
+            warn_once("config", f"{err}; recording with default settings")
             _config = Config()
     return _config
 
@@ -150,7 +143,7 @@ def instrument(
         instrumented: ClientT = client.with_middleware(middleware)  # type: ignore[attr-defined]
         return instrumented
     except Exception as err:
-        _warn_once(
+        warn_once(
             "instrument", f"could not instrument the client ({type(err).__name__}: {err}); not recording"
         )
         return client
@@ -176,7 +169,7 @@ def instrument_all(
         shared = make_middleware(sink=sink, app=app, config=config, clock=clock)
         _sdk_patch.patch_constructors(lambda cls: shared)
     except Exception as err:
-        _warn_once(
+        warn_once(
             "instrument_all", f"could not instrument clients ({type(err).__name__}: {err}); not recording"
         )
 

@@ -67,6 +67,7 @@ from claudetop.sinks import SQLiteSink, connect_sqlite
 from claudetop.sinks.forksafe import leave_inherited, on_fork_in_child, sqlite_work
 from claudetop.sinks.schema import format_ts, immediate_transaction
 from claudetop.sinks.sqlite import with_busy_retry
+from claudetop.warn import warn_once
 
 CLAIM_TIMEOUT_S = 600.0
 """A queue's own claim older than this was left by a submission that failed half-way (a dead queue's
@@ -110,6 +111,10 @@ class DeferredRequestFailed(RuntimeError):
         self.request_id = request_id
         self.kind = kind
         self.detail = detail
+
+
+class DeferralQueueClosed(RuntimeError):
+    """``enqueue`` on a closed queue: nothing would submit the request or resolve its handle."""
 
 
 class DeferredHandle:
@@ -276,12 +281,14 @@ class DeferralQueue:
             json.dumps([d.model_dump(mode="json") for d in decisions], separators=(",", ":")),
         )
         with self._lock:
-            self._handles[request_id] = handle
+            if self._closed:
+                raise DeferralQueueClosed(f"the deferral queue on {self.path} is closed")
             self._write(
                 "INSERT INTO deferred_requests (id, owner, created_at, app, task, model, params, policies, "
                 "state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued')",
                 row,
             )
+            self._handles[request_id] = handle
             if self._worker:
                 self.start()  # a no-op but in a forked child: its handles need a worker of its own
         self._wake.set()
@@ -721,6 +728,16 @@ class _DeferrableBase:
                 self._queue.start()
             return self._queue
 
+    def _defer(self, params: dict[str, Any], task: str | None) -> DeferredHandle | None:
+        """The request queued for a batch, or None if it cannot be: it is then sent at once, as if not
+        deferred. Deferral is an optimisation; a sink claudetop cannot write (or its owners directory:
+        read-only, full, a file in the way) or a closed queue must not fail the application's call."""
+        try:
+            return self.queue.enqueue(params, task=task)
+        except (OSError, sqlite3.Error, DeferralQueueClosed) as err:
+            warn_once("deferral", f"cannot queue a deferred request ({err}); sending such requests at once")
+            return None
+
     def _enforced(self) -> bool:
         mode = self.store.current().mode(PolicyName.BATCHING)
         return self.config.batching.enabled and mode is PolicyMode.ENFORCE
@@ -740,8 +757,8 @@ class _Messages:
 
     def create(self, **params: Any) -> DeferredHandle:
         task = self._owner.task_of()
-        if self._owner._enforced():
-            return self._owner.queue.enqueue(params, task=task)
+        if self._owner._enforced() and (deferred := self._owner._defer(params, task)) is not None:
+            return deferred
         handle = DeferredHandle(f"now_{uuid.uuid4().hex}", deferred=False)
         marker = DEFERRABLE_REQUEST.set(True)
         try:
@@ -761,8 +778,9 @@ class _AsyncMessages:
     async def create(self, **params: Any) -> DeferredHandle:
         task = self._owner.task_of()
         if self._owner._enforced():
-            queue = self._owner.queue
-            return await asyncio.to_thread(queue.enqueue, params, task=task)
+            deferred = await asyncio.to_thread(self._owner._defer, params, task)
+            if deferred is not None:
+                return deferred
         handle = DeferredHandle(f"now_{uuid.uuid4().hex}", deferred=False)
         marker = DEFERRABLE_REQUEST.set(True)
         try:
