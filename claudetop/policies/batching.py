@@ -368,7 +368,7 @@ class DeferralQueue:
         """Submit what is due (everything queued if ``flush``), poll what is due; seconds to the next due."""
         now = self.clock.now()
         self._release_stale_claims(now)
-        self._adopt_orphans()
+        self._adopt_orphans(now)
         next_submit = self._submit_due(now, flush)
         next_poll = self._poll_due()
         return max(0.0, min(next_submit, next_poll) - self.clock.now())
@@ -452,22 +452,30 @@ class DeferralQueue:
             (self._me(), cutoff),
         )
 
-    def _adopt_orphans(self) -> None:
+    def _adopt_orphans(self, now: float) -> None:
         """Take over the requests of queues that are gone, and of rows from before owners existed:
-        nobody else would ever submit, poll or record them. Their claims go back to the queue, because
-        a dead queue never records the batch it may have been creating."""
+        nobody else would ever submit, poll or record them. A dead queue's claims go back to the
+        queue, because it never records the batch it may have been creating. A claim with no owner
+        is released only once older than ``CLAIM_TIMEOUT_S``: the claudetop that made it has no lock
+        to say it is gone, and may still be inside ``batches.create``."""
         me = self._me()
+        cutoff = format_ts(_ts(now - CLAIM_TIMEOUT_S))
+        adoptable = f"{_UNDONE} AND (owner IS NOT NULL OR state != 'submitting' OR claimed_at < ?)"
         # In a ``sqlite_work`` section: a child forked meanwhile would keep a dead owner's lock held.
         with self._sqlite() as conn, dead_owners(self.path, me) as gone:
+            orphans: list[str | None] = list(gone)
             unowned = conn.execute(
-                f"SELECT EXISTS (SELECT 1 FROM deferred_requests WHERE owner IS NULL AND {_UNDONE})"
+                f"SELECT EXISTS (SELECT 1 FROM deferred_requests WHERE owner IS NULL AND {adoptable})",
+                (cutoff,),
             ).fetchone()[0]
+            if unowned:
+                orphans.append(None)
             self._write_many(
                 "UPDATE deferred_requests SET owner = ?, "
                 "state = CASE state WHEN 'submitting' THEN 'queued' ELSE state END, "
                 "claimed_at = CASE state WHEN 'submitting' THEN NULL ELSE claimed_at END "
-                f"WHERE owner IS ? AND {_UNDONE}",
-                [(me, orphan) for orphan in [*gone, *([None] if unowned else [])]],
+                f"WHERE owner IS ? AND {adoptable}",
+                [(me, orphan, cutoff) for orphan in orphans],
             )
 
     def _me(self) -> str:

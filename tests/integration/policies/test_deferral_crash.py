@@ -12,12 +12,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import anthropic
 
-from claudetop.policies.batching import DeferralQueue
+from claudetop.policies.batching import CLAIM_TIMEOUT_S, DeferralQueue
 from claudetop.simulate import FakeAnthropic, SimClock
 from claudetop.sinks.schema import MIGRATIONS, format_ts, migrate
 from tests.integration.policies.deferral_app import CONFIG
@@ -136,18 +136,26 @@ def test_a_running_process_leaves_a_live_apps_requests_alone_and_takes_them_over
     assert retrieves == {batch: polls + 1 for batch, polls in recorded.items()}
 
 
-def test_requests_queued_by_a_claudetop_from_before_owners_are_taken_over(tmp_path: Path) -> None:
-    """One queued, one claimed by a process that died before its batch was made: both are submitted."""
-    sink = tmp_path / "events.db"
+def queue_from_before_owners(sink: Path, claimed_at: datetime) -> None:
+    """Rows of a claudetop from before queues had owners: one queued, one claimed at ``claimed_at``."""
     old = sqlite3.connect(sink, isolation_level=None)
     migrate(old, MIGRATIONS[:3])  # the fourth gives requests their owner
     now = format_ts(datetime.now(UTC))
     params = '{"model":"claude-haiku-4-5","max_tokens":20,"messages":[{"role":"user","content":"doc"}]}'
     old.executemany(
         "INSERT INTO deferred_requests (id, created_at, params, state, claimed_at) VALUES (?, ?, ?, ?, ?)",
-        [("dfr_queued", now, params, "queued", None), ("dfr_claimed", now, params, "submitting", now)],
+        [
+            ("dfr_queued", now, params, "queued", None),
+            ("dfr_claimed", now, params, "submitting", format_ts(claimed_at)),
+        ],
     )
     old.close()
+
+
+def test_requests_queued_by_a_claudetop_from_before_owners_are_taken_over(tmp_path: Path) -> None:
+    """One queued, one claimed by a process that died before its batch was made: both are submitted."""
+    sink = tmp_path / "events.db"
+    queue_from_before_owners(sink, datetime.now(UTC) - timedelta(seconds=CLAIM_TIMEOUT_S + 60))
     with FakeAnthropic(clock=SimClock(speed=3600)) as fake:
         client = anthropic.Anthropic(base_url=fake.base_url, api_key="sk-ant-test")
         queue = DeferralQueue(sink, client, CONFIG, clock=SimClock(speed=3600))
@@ -158,3 +166,26 @@ def test_requests_queued_by_a_claudetop_from_before_owners_are_taken_over(tmp_pa
             queue.close()
     assert states(sink) == {"done": 2}
     assert recorded_once(sink) == (2, 2, 2)
+
+
+def test_a_fresh_claim_by_a_claudetop_from_before_owners_is_left_until_it_times_out(tmp_path: Path) -> None:
+    """That claudetop may still be inside ``batches.create`` for it, and has no lock to say it is not:
+    submitting the request again would make a second batch for it."""
+    sink = tmp_path / "events.db"
+    clock = SimClock(speed=0)
+    queue_from_before_owners(sink, clock.now_dt())
+    with FakeAnthropic(clock=SimClock(speed=3600)) as fake:
+        client = anthropic.Anthropic(base_url=fake.base_url, api_key="sk-ant-test")
+        queue = DeferralQueue(sink, client, CONFIG, clock=clock)
+        try:
+            queue.flush()
+            with sqlite3.connect(sink) as db:
+                claimed = db.execute("SELECT state, owner FROM deferred_requests WHERE id = 'dfr_claimed'")
+                assert claimed.fetchone() == ("submitting", None)
+            assert states(sink) == {"submitted": 1, "submitting": 1}
+
+            clock.advance(CLAIM_TIMEOUT_S + 1)
+            queue.flush()
+            assert states(sink) == {"submitted": 2}
+        finally:
+            queue.close()
