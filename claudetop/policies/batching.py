@@ -322,9 +322,11 @@ class DeferralQueue:
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop the worker. What is queued or in flight stays in the sink for another queue to adopt,
-        once the worker has stopped. A worker still busy past ``timeout`` (inside ``batches.create``,
-        say) finishes that step first and then shuts the queue down itself: closing the sink under
-        it would lose the batch it is creating, and the adopter would submit its requests again."""
+        once the worker has stopped; the handles still waiting for it fail with
+        ``DeferredRequestFailed`` rather than wait for ever. A worker still busy past ``timeout``
+        (inside ``batches.create``, say) finishes that step first and then shuts the queue down
+        itself: closing the sink under it would lose the batch it is creating, and the adopter would
+        submit its requests again."""
         with self._lock:
             self._closed = True
             worker = self._thread
@@ -333,6 +335,16 @@ class DeferralQueue:
             self._shut()
         else:
             worker.join(timeout)
+        with self._lock:
+            left, self._handles = self._handles, {}
+        for request_id, handle in left.items():
+            handle._future.set_exception(
+                DeferredRequestFailed(
+                    request_id,
+                    "not resolved: its queue was closed",
+                    "another process on the sink will submit it and record its result",
+                )
+            )
 
     def _shut(self) -> None:
         """Close the connections and end this owner, whose unfinished requests are then adopted."""
@@ -367,6 +379,9 @@ class DeferralQueue:
     def step(self, *, flush: bool = False) -> float:
         """Submit what is due (everything queued if ``flush``), poll what is due; seconds to the next due."""
         now = self.clock.now()
+        with self._lock, sqlite_work():  # a fork waits, as in ``_me``
+            if self._owner is not None:
+                self._owner.keep_visible()
         self._release_stale_claims(now)
         self._adopt_orphans(now)
         next_submit = self._submit_due(now, flush)

@@ -32,16 +32,38 @@ class Owner:
     """This queue's token, and the lock that says the queue is alive."""
 
     def __init__(self, sink: Path) -> None:
-        directory = owners_dir(sink)
-        directory.mkdir(mode=0o700, exist_ok=True)
+        self._directory = owners_dir(sink)
         self.token = uuid.uuid4().hex
-        fresh = directory / f"{self.token}.new"
+        self._fd = self._publish()
+        self._close = weakref.finalize(self, os.close, self._fd)
+
+    def _publish(self) -> int:
+        """Create this owner's lock file, locked; returns its descriptor.
+
+        The file becomes visible only once it is locked. A lock file seen unlocked is taken for a
+        dead owner's and removed; this owner, still alive, would then be invisible to the others.
+        A ``.new`` file that could not be locked or renamed is removed (no one else would)."""
+        self._directory.mkdir(mode=0o700, exist_ok=True)
+        fresh = self._directory / f"{self.token}.new"
         fd = os.open(fresh, os.O_CREAT | os.O_EXCL | os.O_RDONLY, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new file: nobody else has it open
+            os.rename(fresh, self._directory / f"{self.token}.lock")
+        except OSError:
+            os.close(fd)
+            fresh.unlink(missing_ok=True)
+            raise
+        return fd
+
+    def keep_visible(self) -> None:
+        """Make the lock file again if it was deleted (a temporary-file cleaner removing the
+        directory): without it, no queue would ever see this owner die and adopt its requests."""
+        if not self._close.alive or os.fstat(self._fd).st_nlink > 0:
+            return
+        fd = self._publish()
+        self._close()
+        self._fd = fd
         self._close = weakref.finalize(self, os.close, fd)
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new file: nobody else has it open
-        # The file becomes visible only once it is locked. A lock file seen unlocked is taken for a
-        # dead owner's and removed; this owner, still alive, would then be invisible to the others.
-        os.rename(fresh, directory / f"{self.token}.lock")
 
     def release(self) -> None:
         """Close this process's descriptor of the lock file (once; GC does the same).

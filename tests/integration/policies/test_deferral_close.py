@@ -3,14 +3,17 @@ and the app's handles do not wait for results this queue will never collect."""
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 import anthropic
+import pytest
 
 from claudetop.config import BatchingConfig, Config
-from claudetop.policies.batching import DeferralQueue
+from claudetop.policies.batching import DeferralQueue, DeferredRequestFailed
+from claudetop.policies.queue_owners import owners_dir
 from claudetop.simulate import FakeAnthropic, FakeConfig, FaultRule, SimClock
 from tests.integration.policies.test_deferral_crash import states, wait_until
 
@@ -62,3 +65,33 @@ def test_closing_while_the_worker_waits_on_batches_create_makes_one_batch_per_re
     assert [b.request_counts.succeeded for b in batches] == [1]
     with sqlite3.connect(sink) as db:
         assert db.execute("SELECT count(*) FROM events WHERE endpoint = 'batch_result'").fetchone()[0] == 1
+
+
+def test_handles_left_at_close_fail_instead_of_waiting_for_ever(tmp_path: Path) -> None:
+    unused = anthropic.Anthropic(base_url="http://127.0.0.1:9", api_key="sk-ant-test")
+    queue = DeferralQueue(tmp_path / "events.db", unused, Config())  # 100 a batch: it stays queued
+    handle = queue.enqueue(params(0))
+    queue.close()
+    with pytest.raises(DeferredRequestFailed, match="closed"):
+        handle.result(timeout=5)
+
+
+def test_an_owner_whose_lock_file_was_deleted_makes_it_again_so_its_requests_are_adopted(
+    tmp_path: Path,
+) -> None:
+    sink = tmp_path / "events.db"
+    clock = SimClock(speed=0)
+    with FakeAnthropic(clock=SimClock(speed=3600)) as fake:
+        owner = DeferralQueue(sink, client_for(fake), Config(), clock=clock)
+        owner.enqueue(params(0))
+        shutil.rmtree(owners_dir(sink))  # a temporary-file cleaner
+        owner.step()
+        assert (owners_dir(sink) / f"{owner._me()}.lock").exists()
+        owner.close()
+
+        adopter = DeferralQueue(sink, client_for(fake), Config(), clock=clock)
+        try:
+            adopter.flush()
+        finally:
+            adopter.close()
+    assert states(sink) == {"submitted": 1}
