@@ -220,7 +220,7 @@ class DeferralQueue:
         engine: PolicyEngine | None = None,
         seed: int | None = None,
     ) -> None:
-        self.path = Path(sink)
+        self.path = Path(sink).absolute()  # an app that changes directory still finds its owners
         self.client = client.with_options(max_retries=0)
         self.config = config
         self.clock: Clock = clock or WallClock()
@@ -235,8 +235,9 @@ class DeferralQueue:
         with self._lock, sqlite_work():  # opened now, so that a sink that cannot be opened fails here
             self._connection()
             self._events_sink()
-        self._me()  # and the owner lock, next to the sink
+        # Registered first: a fork right after the owner lock is taken must not leave the child with it.
         on_fork_in_child(self._after_fork_in_child)
+        self._me()  # and the owner lock, next to the sink
 
     def _reset(self) -> None:
         """What belongs to one process: the owner, the locks, the worker thread, the handles it
@@ -306,7 +307,7 @@ class DeferralQueue:
         """Requests in the sink not yet recorded, whichever queue owns them: queued, being submitted,
         or in a batch."""
         with self._sqlite() as conn:
-            row = conn.execute("SELECT count(*) FROM deferred_requests WHERE state != 'done'").fetchone()
+            row = conn.execute(f"SELECT count(*) FROM deferred_requests WHERE {_UNDONE}").fetchone()
         n: int = row[0]
         return n
 

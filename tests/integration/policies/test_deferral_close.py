@@ -95,3 +95,23 @@ def test_an_owner_whose_lock_file_was_deleted_makes_it_again_so_its_requests_are
         finally:
             adopter.close()
     assert states(sink) == {"submitted": 1}
+
+
+def test_a_queue_whose_app_changes_directory_still_adopts_what_closed_queues_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    clock = SimClock(speed=0)
+    with FakeAnthropic(clock=SimClock(speed=3600)) as fake:
+        adopter = DeferralQueue(Path("events.db"), client_for(fake), Config(), clock=clock)
+        closed = DeferralQueue(tmp_path / "events.db", client_for(fake), Config(), clock=clock)
+        closed.enqueue(params(0))
+        closed.close()
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        monkeypatch.chdir(elsewhere)
+        try:
+            adopter.flush()
+        finally:
+            adopter.close()
+    assert states(tmp_path / "events.db") == {"submitted": 1}
