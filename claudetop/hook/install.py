@@ -18,12 +18,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from claudetop._warn import warn_once
 from claudetop.config import Config, ConfigError, load_config, sink_target
 from claudetop.hook import _sdk_patch
 from claudetop.hook.assemble import Pricer
 from claudetop.hook.middleware import ClaudetopMiddleware, EngineSlot, PolicyEngine
 from claudetop.hook.writer import HookStats, Writer
-from claudetop.warn import warn_once
 
 ClientT = TypeVar("ClientT")
 

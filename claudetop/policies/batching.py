@@ -50,6 +50,7 @@ from typing import Any, Protocol, overload
 
 import anthropic
 
+from claudetop._warn import warn_once
 from claudetop.config import Config, load_config, sink_target
 from claudetop.model import (
     BatchState,
@@ -67,7 +68,6 @@ from claudetop.sinks import SQLiteSink, connect_sqlite
 from claudetop.sinks.forksafe import leave_inherited, on_fork_in_child, sqlite_work
 from claudetop.sinks.schema import format_ts, immediate_transaction
 from claudetop.sinks.sqlite import with_busy_retry
-from claudetop.warn import warn_once
 
 CLAIM_TIMEOUT_S = 600.0
 """A queue's own claim older than this was left by a submission that failed half-way (a dead queue's

@@ -10,7 +10,7 @@ from pathlib import Path
 import anthropic
 import pytest
 
-import claudetop.warn
+import claudetop._warn
 from claudetop.policies import PolicyStore
 from claudetop.policies.batching import deferrable
 from claudetop.policies.queue_owners import owners_dir
@@ -21,7 +21,7 @@ from tests.integration.policies.test_deferrable_client import CONFIG, params
 @pytest.fixture
 def enforced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A sink with batching enforced, and no warning given yet in this process."""
-    monkeypatch.setattr(claudetop.warn, "_warned", set())
+    monkeypatch.setattr(claudetop._warn, "_warned", set())
     sink = tmp_path / "events.db"
     with PolicyStore(sink, config=CONFIG) as store:
         store.set("batching", "enforce", by="test")
