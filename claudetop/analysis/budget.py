@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from claudetop._warn import warn_once
 from claudetop.config import Config, state_dir
 from claudetop.model import Micros, usd_str
 
@@ -138,7 +139,6 @@ class BudgetAlerts:
         self.command = command
         self.command_timeout_s = command_timeout_s
         self._runner = runner
-        self._warned = False
         self._fired: list[BudgetAlert] = self._load()
 
     @contextmanager
@@ -159,7 +159,10 @@ class BudgetAlerts:
             pass  # a directory claudetop cannot write to: ``_save`` says so
         try:
             if lock_fd is not None and not _lock(lock_fd, LOCK_WAIT_S):
-                self._warn(f"{lock_path} is locked by another process; budget alerts not checked")
+                warn_once(
+                    f"locked:{lock_path}",
+                    f"{lock_path} is locked by another process; budget alerts not checked",
+                )
                 yield False
                 return
             on_disk = {a.key: a for a in self._load()}
@@ -168,12 +171,6 @@ class BudgetAlerts:
         finally:
             if lock_fd is not None:
                 os.close(lock_fd)  # releases the lock
-
-    def _warn(self, message: str) -> None:
-        """Once per instance: a monitor checks at every refresh and must not repeat itself on stderr."""
-        if not self._warned:
-            self._warned = True
-            print(f"claudetop: {message}", file=sys.stderr)
 
     def _load(self) -> list[BudgetAlert]:
         if self.state_path is None or not self.state_path.exists():
@@ -192,7 +189,7 @@ class BudgetAlerts:
                 for a in raw["fired"]
             ]
         except (OSError, ValueError, KeyError, TypeError) as err:
-            self._warn(f"ignoring unreadable {self.state_path}: {err}")
+            warn_once(f"unreadable:{self.state_path}", f"ignoring unreadable {self.state_path}: {err}")
             return []
 
     def _save(self) -> None:
@@ -217,7 +214,9 @@ class BudgetAlerts:
                 json.dump(doc, out, indent=1)
             os.replace(tmp, self.state_path)
         except OSError as err:  # still remembered by this process, which fires nothing twice
-            self._warn(f"cannot record budget alerts in {self.state_path}: {err}")
+            warn_once(
+                f"unsaved:{self.state_path}", f"cannot record budget alerts in {self.state_path}: {err}"
+            )
 
     def fired(self, month: str) -> list[BudgetAlert]:
         """Alerts fired in ``month`` (``YYYY-MM``) at this budget over these sources, lowest threshold
