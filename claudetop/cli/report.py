@@ -83,7 +83,7 @@ def _run(args: argparse.Namespace) -> int:
         pricebook_for,
         render,
     )
-    from claudetop.config import ConfigError, default_sink_path, load_config
+    from claudetop.config import ConfigError, load_config, sink_target
 
     try:
         config = load_config(args.config)
@@ -92,7 +92,7 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     sinks = list(args.sink)
     if not sinks and not args.jsonl and args.claude_code is None:
-        sinks = [config.sink.path if config.sink.path else str(default_sink_path())]
+        sinks = [sink_target(config)]
     if no_such_sink("report", sinks):
         return EXIT_USAGE
     try:
