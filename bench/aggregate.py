@@ -18,10 +18,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from claudetop.analysis.aggregate import ROWS_SQL, Aggregator
+from claudetop.analysis.aggregate import Aggregator
 from claudetop.model import PrefixFingerprint, UsageEvent
 from claudetop.sinks import open_sink
-from claudetop.sources.sink_history import read_sink_history
+from claudetop.sources.sink_history import ROWS_SQL, read_sink_history
 
 MODELS = ("claude-sonnet-4-6", "claude-haiku-4-5", "claude-opus-4-7")
 TASKS = ("chat", "extraction", "summarisation", "reasoning", "code_review")

@@ -9,10 +9,11 @@ bounded rings: the newest few hundred for the live table and a longer one for wh
 Every counter is a sum, so folding the same events in any order or in any chunks gives the same
 totals.
 
-History of a SQLite sink is folded by ``add_history`` from SQL aggregates
-(``claudetop.sources.sink_history``): bucket counters, batch polls and policy tallies are exact over
-the whole file, while the per-event tables (prefixes, tasks, the replay ring) are built from the
-*detail* rows of the last ``detail_horizon`` only; ``detail_since`` says from when they are complete.
+A source's pre-aggregated history (``claudetop.sources.history``: a SQLite sink's from SQL, Claude
+Code's from its checkpoint) is folded by ``add_history``: bucket counters, batch polls and policy
+tallies are exact over the whole history, while the per-event tables (prefixes, tasks, the replay
+ring) are built from the *detail* rows of the last ``detail_horizon`` only; ``detail_since`` says
+from when they are complete.
 
 Duplicates: each source yields an event once (by ``seq`` or file offset), so duplicates only arise
 when two sources overlap (the same events in a sink and in a JSONL copy). Ids are remembered for
@@ -32,10 +33,9 @@ from typing import Any
 
 from claudetop.analysis.whatif import Replayable, ReplayedPrefix, ReplayEvent
 from claudetop.model import BatchState, PolicyMode, UsageEvent
-from claudetop.sources.claude_code import MessageRow
-from claudetop.sources.sink_history import ROW_COLUMNS, ROWS_SQL, SinkHistory
+from claudetop.sources.history import History
 
-__all__ = ["ROWS_SQL", "ROW_COLUMNS", "Aggregator", "Counts", "MessageRow", "label", "merged"]
+__all__ = ["Aggregator", "Counts", "label", "merged"]
 
 Group = tuple[str | None, str | None, str | None, str | None, str | None, bool]
 """(model, task, app, host, api key fingerprint, is batch)."""
@@ -305,7 +305,7 @@ class Aggregator:
         return new
 
     def add_rows(self, rows: Iterable[Sequence[Any]], *, counted: bool = True) -> int:
-        """Fold rows of the SQLite sink's ``events`` table selected as ``ROW_COLUMNS`` (``ROWS_SQL``),
+        """Fold rows in ``sources.history.ROW_COLUMNS`` order (the SQLite sink's ``events`` columns),
         without validating them into ``UsageEvent``\\ s: the fast path for history. Billable rows join
         the replay ring. With ``counted=False`` only the per-event tables are fed (the rows' sums came
         from SQL). Rows that cannot be read are skipped and counted in ``bad_rows``."""
@@ -337,37 +337,11 @@ class Aggregator:
         self._housekeep()
         return new
 
-    def add_messages(self, rows: Iterable[MessageRow]) -> int:
-        """Fold plain Messages API calls known only by model, tokens and cost (no task, app, host, key,
-        prefixes, errors or batch), as ``add_rows`` would fold their sink rows: the fast path for a long
-        history of transcripts (``ClaudeCodeSource.poll_messages``). Returns how many were new."""
-        new = 0
-        ids = self._ids
-        parse = datetime.fromisoformat
-        replay = self.recent.append
-        counts_at = self._counts_at
-        for eid, ts, model, inp, out, w5, w1, rd, cost in rows:
-            try:
-                when = parse(ts)
-            except (ValueError, TypeError):
-                self.bad_rows += 1
-                continue
-            if eid in ids:
-                self.duplicates += 1
-                continue
-            epoch = ids[eid] = when.timestamp()
-            c = counts_at(epoch, (model, None, None, None, None, False))
-            c.api_calls += 1
-            c.add_request(inp, out, w5, w1, rd, cost)
-            new += 1
-            replay(ReplayEvent(when, model, None, False, inp, out, w5, w1, rd, cost, ()))
-        self._housekeep()
-        return new
+    def add_history(self, history: History, source: str = "history") -> None:
+        """Fold a source's pre-aggregated history (``claudetop.sources.history``): a sink's from SQL
+        (``sources.sink_history``), Claude Code's from its checkpoint (``ClaudeCodeSource.take_history``).
 
-    def add_history(self, history: SinkHistory, source: str = "history") -> None:
-        """Fold a sink's SQL-aggregated history (``claudetop.sources.sink_history.read_sink_history``).
-
-        Call it once per sink before folding anything newer from it (``SinkSource(start_seq=...)``)."""
+        Call it once per source before folding anything newer from it (``SinkSource(start_seq=...)``)."""
         if not history.events:
             return
         self.events_folded += history.events

@@ -34,9 +34,10 @@ from claudetop.pricing import PriceBook
 from claudetop.sources import open_sources
 from claudetop.sources.checkpoints import CheckpointStore
 from claudetop.sources.claude_code import ClaudeCodeSource
+from claudetop.sources.history import History
 from claudetop.sources.jsonl import JsonlSource
 from claudetop.sources.sink import SinkSource
-from claudetop.sources.sink_history import SinkHistory, read_sink_history
+from claudetop.sources.sink_history import read_sink_history
 from claudetop.sources.types import Source
 
 SCHEMA_VERSION = 1
@@ -71,12 +72,15 @@ def drain(
 ) -> PolicySet:
     """Poll every source until none has anything new; returns the last policy set seen (or ``policies``).
 
-    Claude Code transcripts are folded as plain tuples (``ClaudeCodeSource.poll_messages``): no
-    ``UsageEvent`` per message of a long history."""
+    Claude Code transcripts are folded as one pre-aggregated history (``ClaudeCodeSource.take_history``,
+    which reads every transcript to its end): no ``UsageEvent`` per message of a long history, and
+    none read at all when the checkpoint already holds everything."""
     policies = policies if policies is not None else PolicySet()
+    minute_span_s, detail_span_s = agg.minute_horizon.total_seconds(), agg.detail_horizon.total_seconds()
     for source in sources:
         if isinstance(source, ClaudeCodeSource):
-            agg.add_messages(source.poll_messages())  # one poll reads every transcript to its end
+            history = source.take_history(minute_span_s=minute_span_s, detail_span_s=detail_span_s)
+            agg.add_history(history, source.name)
             continue
         for _ in range(max_polls):
             delta = source.poll()
@@ -90,7 +94,7 @@ def drain(
     return policies
 
 
-def fold_unread_sink(sink: SinkSource, agg: Aggregator) -> SinkHistory | None:
+def fold_unread_sink(sink: SinkSource, agg: Aggregator) -> History | None:
     """Fold an unread SQLite sink's history into ``agg`` from SQL aggregates (``sources.sink_history``)
     and return it, so the caller can continue after ``history.last_seq``; ``None`` (nothing folded)
     when the sink was already read from or does not exist."""

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -40,8 +40,9 @@ from typing import Any
 from claudetop._version import __version__
 from claudetop.model import UsageEvent
 from claudetop.pricing import PriceBook, default_pricebook
-from claudetop.sources.checkpoints import CheckpointStore
+from claudetop.sources.checkpoints import CheckpointStore, Saved
 from claudetop.sources.claude_code_scan import Record, scan_spans, split_file, workers_for
+from claudetop.sources.history import History
 from claudetop.sources.jsonl import (
     Chunk,
     FileState,
@@ -59,10 +60,6 @@ _ENTRIES_FORMAT = 4
 """Bumped when ``Entry.to_json`` changes; an older checkpoint is not restored (the files are read again).
 A checkpoint written by another claudetop version is not restored either: which lines count, and how,
 may have changed with it."""
-
-MessageRow = tuple[str, str, str | None, int, int, int, int, int, int | None]
-"""One counted message as ``Aggregator.add_messages`` takes it: (id, ts ISO 8601, model, input,
-output, cache write 5m, cache write 1h, cache read, cost micros or ``None`` when unpriced)."""
 
 CHECKPOINT_EVERY_S = 30.0
 
@@ -315,6 +312,83 @@ def _replaces(candidate: Entry, existing: Entry, cost_of: Any) -> bool:
     return bool((cost_of(candidate) or 0) > (cost_of(existing) or 0))
 
 
+def fold_of(
+    entries: Iterable[Entry],
+    cost_of: Callable[[Entry], int | None],
+    minute_span_s: float,
+    detail_span_s: float,
+) -> dict[str, Any]:
+    """The counted messages summed per model and time bucket, as a checkpoint keeps them: minute buckets
+    for the ``minute_span_s`` before the newest message, hours before, and the messages of the last
+    ``detail_span_s`` one by one (``history_from_fold`` turns it into a ``History``). Sorted, so the same
+    messages in any order give the same summary."""
+    rows = []
+    for e in entries:
+        try:
+            rows.append((datetime.fromisoformat(e.ts).timestamp(), e))
+        except ValueError:
+            continue  # the scan keeps ISO 8601 timestamps only; this is a damaged checkpoint's entry
+    fold: dict[str, Any] = {"spans": [minute_span_s, detail_span_s], "events": len(rows)}
+    fold.update(oldest=None, newest=None, minute_since=None, buckets=[], detail=[])
+    if not rows:
+        return fold
+    newest = max(epoch for epoch, _e in rows)
+    minute_since = ((newest - minute_span_s) // 60) * 60
+    fold.update(oldest=min(epoch for epoch, _e in rows), newest=newest, minute_since=minute_since)
+    sums: dict[tuple[float, bool, str | None], list[int]] = {}
+    detail = []
+    for epoch, e in rows:
+        cost = cost_of(e)
+        minute = epoch >= minute_since
+        key = (epoch // 60 * 60 if minute else epoch // 3600 * 3600, minute, e.model)
+        total = sums.get(key)
+        if total is None:
+            total = sums[key] = [0] * 8
+        total[0] += 1
+        total[1] += e.input_tokens
+        total[2] += e.output_tokens
+        total[3] += e.cache_write_5m
+        total[4] += e.cache_write_1h
+        total[5] += e.cache_read
+        if cost is None:
+            total[7] += 1
+        else:
+            total[6] += cost
+        if epoch >= newest - detail_span_s:
+            detail.append((epoch, e, cost))
+    fold["buckets"] = [
+        [start, minute, model, *total]
+        for (start, minute, model), total in sorted(sums.items(), key=lambda kv: (*kv[0][:2], str(kv[0][2])))
+    ]
+    detail.sort(key=lambda row: (row[0], row[1].event_id))
+    fold["detail"] = [
+        [e.event_id, e.ts, e.model, e.input_tokens, e.output_tokens, e.cache_write_5m, e.cache_write_1h,
+         e.cache_read, cost]
+        for _epoch, e, cost in detail
+    ]  # fmt: skip
+    return fold
+
+
+def history_from_fold(fold: Mapping[str, Any]) -> History:
+    """``fold_of``'s summary as the ``History`` a sink's SQL would give for the same messages."""
+    return History(
+        events=fold["events"],
+        oldest=fold["oldest"],
+        newest=fold["newest"],
+        minute_since=fold["minute_since"],
+        buckets=[
+            (start, minute, model, None, None, None, None, "messages", None, n, 0, 0, i, o, w5, w1, rd, cost,
+             unpriced, 0, 0)
+            for start, minute, model, n, i, o, w5, w1, rd, cost, unpriced in fold["buckets"]
+        ],
+        detail=[
+            (eid, ts, model, None, None, None, None, "messages", None, 0, None, None, 0, i, o, w5, w1, rd,
+             cost, None, None, None, None, None)
+            for eid, ts, model, i, o, w5, w1, rd, cost in fold["detail"]
+        ],
+    )  # fmt: skip
+
+
 class _SpanFollower(LineFollower):
     """``LineFollower``'s bookkeeping (new inodes, truncation, forgotten files) without its reading:
     the ranges still to read are collected for ``scan_spans``, which reads them in worker processes.
@@ -370,18 +444,25 @@ class ClaudeCodeSource:
         self._dirty = False
         self._days: dict[str, date] = {}
         self._priced_upto = 0
+        self._unloaded: Saved | None = None
+        """The checkpoint whose counted messages are not restored yet: only a read that finds new lines
+        needs them (for deduplication), so a rerun over an unchanged history never parses them."""
+        self._fold: dict[str, Any] | None = None
+        """The history the checkpoint summarised (``take_history``), while it still holds."""
+        self._restored_emitted = False
+        """Whether restored messages count as handed out (``start_at_end``, or a history was taken)."""
         if checkpoints is not None:
             saved = checkpoints.load(self.kind, self._identity)
             if (
                 saved is not None
-                and saved.get("entries_format") == _ENTRIES_FORMAT
-                and saved.get("reader") == __version__
+                and saved.state.get("entries_format") == _ENTRIES_FORMAT
+                and saved.state.get("reader") == __version__
             ):
-                self._restore(saved)
+                self._restore_head(saved)
         if start_at_end:
+            self._restored_emitted = True
+            self._load_entries()
             self.follower.start_at_end()
-            for entry in self.dedupe.entries:
-                entry.emitted = True
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -394,25 +475,17 @@ class ClaudeCodeSource:
     def poll(self) -> SourceDelta:
         return SourceDelta(events=[self._event(entry) for entry in self._take()])
 
-    def poll_messages(self) -> list[MessageRow]:
-        """``poll`` for ``Aggregator.add_messages``: the same messages, priced, as plain tuples instead
-        of a validated ``UsageEvent`` each, the fast path for a report over months of history (tens of
-        thousands of messages)."""
-        cost_of = self._cost_of_entry
-        return [
-            (e.event_id, e.ts, e.model, e.input_tokens, e.output_tokens, e.cache_write_5m, e.cache_write_1h,
-             e.cache_read, cost_of(e))
-            for e in self._take()
-        ]  # fmt: skip
-
     def _take(self) -> list[Entry]:
         """Read what is new and mark the entries to deliver now as emitted (see ``settle_s``): those
         whose file has been quiet long enough, or is gone."""
-        stats = self.follower.stat_all()
-        self.progress.plan(self.progress.snapshot().done + self.follower.pending_bytes(stats), len(stats))
+        stats, pending = self._pending()
+        if self._unloaded is not None and not pending and self._restored_emitted:
+            self.progress.finish()
+            return []
+        stats, pending = self._with_entries(stats, pending)
         recent = time.time() - self.settle_s if self.settle_s > 0 else float("inf")
         busy_files = {f"{st.st_dev}:{st.st_ino}" for _p, st in stats if st.st_mtime > recent}
-        self._read_new(stats)
+        self._read_new(pending)
         out: list[Entry] = []
         for entry in self.dedupe.entries:
             if not entry.emitted and entry.file_key not in busy_files:
@@ -425,8 +498,51 @@ class ClaudeCodeSource:
             self.save_checkpoint()
         return out
 
-    def _read_new(self, stats: list[tuple[str, os.stat_result]]) -> None:
-        pending = self.follower.pending_spans(stats, self.progress)
+    def take_history(self, *, minute_span_s: float, detail_span_s: float) -> History:
+        """Read every transcript to its end and hand everything counted so far over at once, aggregated
+        (``Aggregator.add_history``): minute buckets for the ``minute_span_s`` before the newest message,
+        hours before that, and detail rows for the last ``detail_span_s``. Later polls yield only what
+        comes after.
+
+        For one-shot readers (``claudetop report``): messages still streaming are taken as they stand.
+        When nothing was added since the checkpoint, its saved history is returned without restoring a
+        single message."""
+        stats, pending = self._pending()
+        fold = self._fold if not pending else None
+        if fold is not None and fold.get("spans") != [minute_span_s, detail_span_s]:
+            fold = None
+        if fold is None:
+            stats, pending = self._with_entries(stats, pending)
+            self._read_new(pending)
+            fold = fold_of(self.dedupe.entries, self._cost_of_entry, minute_span_s, detail_span_s)
+            self._fold = fold
+            self._dirty = True
+        history = history_from_fold(fold)
+        self._restored_emitted = True
+        for entry in self.dedupe.entries:
+            entry.emitted = True
+        self.events_read += history.events
+        self.progress.finish()
+        if self._dirty:
+            self.save_checkpoint()
+        return history
+
+    def _pending(self) -> tuple[list[tuple[str, os.stat_result]], list[FileState]]:
+        """Every transcript's stat, and the files with bytes not read yet (``_read_new`` reads them)."""
+        stats = self.follower.stat_all()
+        self.progress.plan(self.progress.snapshot().done + self.follower.pending_bytes(stats), len(stats))
+        return stats, self.follower.pending_spans(stats, self.progress)
+
+    def _with_entries(
+        self, stats: list[tuple[str, os.stat_result]], pending: list[FileState]
+    ) -> tuple[list[tuple[str, os.stat_result]], list[FileState]]:
+        """``(stats, pending)`` once the checkpoint's messages are restored: the same, or, when they could
+        not be (the checkpoint was replaced or damaged meanwhile), everything from the start."""
+        if self._unloaded is None or self._load_entries():
+            return stats, pending
+        return self._pending()
+
+    def _read_new(self, pending: list[FileState]) -> None:
         if not pending:
             return
         spans = [
@@ -460,6 +576,7 @@ class ClaudeCodeSource:
                 self.progress.advance(result.consumed - state.offset)
                 state.offset = result.consumed
             self._dirty = True
+            self._fold = None
             self._price_new()
 
     def _price_new(self) -> None:
@@ -510,26 +627,24 @@ class ClaudeCodeSource:
     # --- checkpoints -----------------------------------------------------------------------
 
     def save_checkpoint(self) -> None:
-        """Persist file offsets, every counted message (its usage and price) and the garbage lines
-        counted, so a rerun reports what a cold read reports."""
-        if self._checkpoints is None:
-            return
-        self._checkpoints.save(
-            self.kind,
-            self._identity,
-            {
-                "files": self.follower.checkpoint(),
-                "entries_format": _ENTRIES_FORMAT,
-                "reader": __version__,
-                "prices": self._prices_key(),
-                "entries": [e.to_json() for e in self.dedupe.entries],
-                "garbage": {
-                    "count": self.garbage.count,
-                    "recent": list(self.garbage.recent),
-                    "last_at": None if self.garbage.last_at is None else self.garbage.last_at.isoformat(),
-                },
+        """Persist file offsets, the garbage lines counted and the history summary (the head), and every
+        counted message with its usage and price (the body), so a rerun reports what a cold read reports."""
+        if self._checkpoints is None or self._unloaded is not None:
+            return  # nothing was read since the checkpoint was loaded: it is still the current state
+        head = {
+            "files": self.follower.checkpoint(),
+            "entries_format": _ENTRIES_FORMAT,
+            "reader": __version__,
+            "prices": self._prices_key(),
+            "garbage": {
+                "count": self.garbage.count,
+                "recent": list(self.garbage.recent),
+                "last_at": None if self.garbage.last_at is None else self.garbage.last_at.isoformat(),
             },
-        )
+            "fold": self._fold,
+        }
+        body = {"entries": [e.to_json() for e in self.dedupe.entries]}
+        self._checkpoints.save(self.kind, self._identity, head, body)
         self._last_save = time.monotonic()
         self._dirty = False
 
@@ -538,20 +653,44 @@ class ClaudeCodeSource:
         the checkpoint's ``reader``, checked before anything is restored)."""
         return self._pricebook.fingerprint
 
-    def _restore(self, saved: dict[str, Any]) -> None:
-        """Take back a checkpoint (garbage lines already counted included); its saved prices only if
-        they came from a book that prices alike."""
-        self.follower.restore(saved.get("files", {}))
-        garbage = saved.get("garbage", {})
+    def _restore_head(self, saved: Saved) -> None:
+        """Take back file offsets and garbage lines counted; the saved history only if its prices came
+        from a book that prices alike. The messages stay in the checkpoint until needed."""
+        head = saved.state
+        self.follower.restore(head.get("files", {}))
+        garbage = head.get("garbage", {})
         self.garbage.count = int(garbage.get("count", 0))
         self.garbage.recent.extend(garbage.get("recent", []))
         if garbage.get("last_at"):
             self.garbage.last_at = datetime.fromisoformat(garbage["last_at"])
-        entries = [Entry.from_json(item) for item in saved.get("entries", [])]
-        if saved.get("prices") != self._prices_key():
+        fold = head.get("fold")
+        if isinstance(fold, dict) and head.get("prices") == self._prices_key():
+            self._fold = fold
+        self._unloaded = saved
+
+    def _load_entries(self) -> bool:
+        """Restore the checkpoint's messages (saved prices only under an equal price book); ``False`` when
+        they cannot be read, after forgetting the whole checkpoint, so the files are read again from
+        their start: slower, still exact."""
+        saved, self._unloaded = self._unloaded, None
+        if saved is None:
+            return True
+        body = saved.body()
+        items = body.get("entries") if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            self.follower.files.clear()
+            self.garbage = GarbageLog()
+            self._fold = None
+            return False
+        entries = [Entry.from_json(item) for item in items]
+        if saved.state.get("prices") != self._prices_key():
             for entry in entries:
                 entry.priced = False
+        if self._restored_emitted:
+            for entry in entries:
+                entry.emitted = True
         self.dedupe.restore(entries)
+        return True
 
     def close(self) -> None:
         if self._dirty:

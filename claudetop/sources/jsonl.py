@@ -482,7 +482,7 @@ class JsonlSource:
         if checkpoints is not None:
             saved = checkpoints.load(self.kind, self._identity)
             if saved is not None:
-                self.follower.restore(saved.get("files", {}))
+                self.follower.restore(saved.state.get("files", {}))
         if start_at_end:
             self.follower.start_at_end()
 

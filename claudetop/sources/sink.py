@@ -67,8 +67,9 @@ class SinkSource:
         self._start_at_end = start_at_end
         self._checkpoints = checkpoints
         if checkpoints is not None:
-            saved = checkpoints.load(self.kind, str(self.path))
-            if saved is not None:
+            loaded = checkpoints.load(self.kind, str(self.path))
+            if loaded is not None:
+                saved = loaded.state
                 self._inode = (int(saved["dev"]), int(saved["ino"]))
                 self._created_at = saved.get("created_at")
                 self._last_seq = int(saved["seq"])

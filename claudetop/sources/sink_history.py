@@ -1,13 +1,9 @@
-"""A SQLite sink's history, pre-aggregated by SQL, so a monitor or report starts fast on millions of rows.
+"""A SQLite sink's ``History`` (``sources.history``), aggregated by SQL, so a monitor or report starts
+fast on millions of rows.
 
-Building a ``UsageEvent`` per stored row costs tens of microseconds; a million rows would take most
-of a minute. Most figures only need sums, so SQLite computes them (``GROUP BY`` per bucket and group,
-in C) and only two kinds of rows travel to Python one by one:
-
-- the *detail* rows (``ts >= detail_since``): per-event facts that sums cannot hold — prefix
-  fingerprints (cache fragmentation, TTL gaps, write overhead), system-prompt changes per task, what-if
-  replays — selected as plain tuples (``ROW_COLUMNS``), never as pydantic objects;
-- the newest ``live`` rows as ``UsageEvent``\\ s, for the live table.
+SQLite computes the bucket sums (``GROUP BY`` per bucket and group, in C); only the detail rows
+(``ts >= detail_since``, selected as plain ``ROW_COLUMNS`` tuples, never as pydantic objects) and the
+newest ``live`` rows (as ``UsageEvent``\\ s) travel to Python one by one.
 
 Everything is read up to one ``last_seq`` inside one read transaction, so the parts agree with each
 other, and a ``SinkSource(path, start_seq=last_seq)`` continues exactly where the history ends.
@@ -18,31 +14,18 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import closing
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from claudetop.model import UsageEvent
 from claudetop.sinks.schema import format_ts, row_to_event
+from claudetop.sources.history import ROW_COLUMNS, History
 
-ROW_COLUMNS: tuple[str, ...] = (
-    "id", "ts", "model", "task", "app", "host", "api_key_fp", "endpoint", "service_tier", "deferred",
-    "status", "error_type", "retries", "input_tokens", "output_tokens", "cache_write_5m_tokens",
-    "cache_write_1h_tokens", "cache_read_tokens", "cost_micros", "stop_reason", "max_tokens", "batch_id",
-    "requested_model", "prefixes",
-)  # fmt: skip
-"""The ``events`` columns of a detail row, in order (``Aggregator.add_rows`` unpacks them)."""
 ROWS_SQL = f"SELECT {', '.join(ROW_COLUMNS)} FROM events"
 
-BUCKET_SUMS: tuple[str, ...] = (
-    "events", "errors", "retried", "input", "output", "write_5m", "write_1h", "read", "cost_micros",
-    "unpriced", "max_tokens_stops", "deferred",
-)  # fmt: skip
-"""The sums of a bucket row after its key. Grouping by the raw ``endpoint`` and ``service_tier`` columns
-(not by expressions of them) and summing plain columns keeps SQLite's sorter records small: about twice
-as fast as computing "billable" and "batch" per row in SQL."""
-
+# Grouping by the raw ``endpoint`` and ``service_tier`` columns (not by expressions of them) and summing
+# plain columns keeps SQLite's sorter records small: about twice as fast as computing "billable" and
+# "batch" per row in SQL. The sums come in ``BUCKET_SUMS`` order.
 _BUCKETS_SQL = """
 SELECT CASE WHEN ts >= :minute_since THEN substr(ts, 1, 16) ELSE substr(ts, 1, 13) END,
     model, task, app, host, api_key_fp, endpoint, service_tier,
@@ -80,32 +63,6 @@ def epoch_of(ts: str) -> float:
     return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
 
 
-@dataclass(slots=True)
-class SinkHistory:
-    """What ``read_sink_history`` returns; rows are plain tuples documented per field."""
-
-    last_seq: int = 0
-    """The newest ``seq`` covered; continue reading after it."""
-    events: int = 0
-    oldest: float | None = None
-    newest: float | None = None
-    """Epoch seconds of the oldest and newest event covered."""
-    minute_since: float | None = None
-    """Buckets starting at or after this are minutes, before it hours."""
-    buckets: list[tuple[Any, ...]] = field(default_factory=list)
-    """(bucket start epoch, is minute, model, task, app, host, key, endpoint, service tier, *sums):
-    ``BUCKET_SUMS``, integers."""
-    polls: list[tuple[str, int, int, float, float]] = field(default_factory=list)
-    """Batch retrieve calls: (batch id, calls, of which HTTP 429, first epoch, last epoch)."""
-    tallies: list[tuple[str, str, int, int, int]] = field(default_factory=list)
-    """Policy decisions: (policy, mode, month index ``year*12 + month - 1``, decisions, saving micros)."""
-    detail: list[tuple[Any, ...]] = field(default_factory=list)
-    """``ROW_COLUMNS`` rows with ``ts >= detail_since``, oldest first."""
-    live: list[UsageEvent] = field(default_factory=list)
-    """The newest events, oldest first."""
-    deferred_queue_depth: int | None = None
-
-
 def _open(path: Path, immutable: bool) -> sqlite3.Connection:
     query = "mode=ro&immutable=1" if immutable else "mode=ro"
     uri = f"{path.resolve().as_uri()}?{query}"
@@ -133,7 +90,7 @@ def _tables(conn: sqlite3.Connection) -> set[str]:
 
 def read_sink_history(
     path: Path | str, *, minute_span_s: float, detail_span_s: float, live: int = 200
-) -> SinkHistory:
+) -> History:
     """Aggregate every event of the sink at ``path``: minute buckets for the ``minute_span_s`` before
     the newest event and hour buckets before that; detail rows for the last ``detail_span_s``."""
     with closing(connect_readonly(Path(path).expanduser())[0]) as conn:
@@ -145,8 +102,8 @@ def read_sink_history(
             conn.execute("COMMIT")
 
 
-def _read(conn: sqlite3.Connection, minute_span_s: float, detail_span_s: float, live: int) -> SinkHistory:
-    history = SinkHistory()
+def _read(conn: sqlite3.Connection, minute_span_s: float, detail_span_s: float, live: int) -> History:
+    history = History()
     tables = _tables(conn)
     if "deferred_requests" in tables:
         history.deferred_queue_depth = int(conn.execute(DEFERRED_DEPTH_SQL).fetchone()[0])
@@ -208,11 +165,8 @@ def deferred_queue_depth(conn: sqlite3.Connection) -> int | None:
 
 
 __all__ = [
-    "BUCKET_SUMS",
     "DEFERRED_DEPTH_SQL",
     "ROWS_SQL",
-    "ROW_COLUMNS",
-    "SinkHistory",
     "deferred_queue_depth",
     "epoch_of",
     "read_sink_history",

@@ -185,8 +185,8 @@ def test_claude_code_transcript_on_a_reused_inode_after_restart_is_read_whole(tm
     new.write_text("".join(_transcript_line(f"new{i}") for i in range(10)))
     saved = store.load(first.kind, first._identity)
     assert saved is not None
-    saved["files"] = _reused(saved["files"], old_key, _key(new))
-    store.save(first.kind, first._identity, saved)
+    head = {**saved.state, "files": _reused(saved.state["files"], old_key, _key(new))}
+    store.save(first.kind, first._identity, head, saved.body())
     second = ClaudeCodeSource([tmp_path / "claude"], checkpoints=store, settle_s=0)
     assert sorted(e.id for e in second.poll().events if e.id.startswith("cc:new")) == [
         f"cc:new{i}:rnew{i}" for i in range(10)
