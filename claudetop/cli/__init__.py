@@ -169,6 +169,15 @@ def _monitor_options_before_command(parser: argparse.ArgumentParser, argv: Seque
     return "; ".join(why) or None
 
 
+def _remember_prices() -> None:
+    """Every command shares what the price source answered (``state_dir()/prices.json``): a command that
+    prices only what an earlier one priced does not load genai-prices' data."""
+    from claudetop.config import state_dir
+    from claudetop.pricing import remember_prices_in
+
+    remember_prices_in(state_dir() / "prices.json")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(_command_module(argv))
@@ -178,6 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         func = importlib.import_module("claudetop.cli.monitor").run
     elif (misplaced := _monitor_options_before_command(parser, argv)) is not None:
         parser.error(misplaced)
+    _remember_prices()
     try:
         args.exit_code = func(args)
         sys.stdout.flush()

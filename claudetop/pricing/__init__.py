@@ -4,6 +4,7 @@ Money is integer micro-dollars (:data:`claudetop.model.Micros`); an unknown mode
 (``None``), never $0.
 """
 
+from claudetop.pricing._genai import remember_prices_in
 from claudetop.pricing.book import (
     US_RESIDENCY_MULTIPLIER,
     WEB_SEARCH_USD_PER_1K,
@@ -25,4 +26,5 @@ __all__ = [
     "known_models",
     "model_info",
     "price_event",
+    "remember_prices_in",
 ]

@@ -15,21 +15,33 @@ Two traps of genai-prices 0.2.3 are handled here rather than spread around:
   standard token prices ourselves (:func:`batch_prices`).
 
 The library is imported lazily: loading its data takes a fifth of a second, which an
-application importing the claudetop hook should not pay until the first call is priced.
+application importing the claudetop hook should not pay until the first call is priced. And what it
+answered can be remembered across runs (``remember_prices_in``): a command that prices only models and
+price periods it priced before, such as a ``claudetop report`` rerun, never loads the library at all.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from functools import cache
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import orjson
+
+from claudetop._version import __version__
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from genai_prices import types as gp
+
+T = TypeVar("T")
 
 PROVIDER_ID = "anthropic"
 _BATCH_CONTEXT = {"processing": "batch"}
@@ -85,6 +97,99 @@ class PublishedModel:
     context_window: int | None
 
 
+class _Memo:
+    """What the price source answered, by question, in a JSON file shared by every claudetop process.
+
+    Reused only under the genai-prices and claudetop versions that wrote it (either may price
+    differently). Nothing here may fail a caller: a file that cannot be read is an empty memo, one that
+    cannot be written is left as it was. Two processes adding answers at once may lose one of them,
+    which is only asked again."""
+
+    def __init__(self) -> None:
+        self.path: Path | None = None
+        self._answers: dict[str, Any] | None = None
+
+    def use(self, path: Path | None) -> None:
+        self.path, self._answers = path, None
+
+    def _valid_for(self) -> str:
+        return f"genai-prices {source_version()}; claudetop {__version__}"
+
+    def _read(self) -> dict[str, Any]:
+        if self.path is None:
+            return {}
+        try:
+            data = orjson.loads(self.path.read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return {}
+        answers = data.get("answers") if isinstance(data, dict) else None
+        return answers if isinstance(answers, dict) and data.get("for") == self._valid_for() else {}
+
+    def recall(
+        self, question: str, ask: Callable[[], T], encode: Callable[[T], Any], decode: Callable[[Any], T]
+    ) -> T:
+        """The remembered answer to ``question``, else ``ask()``'s, remembered."""
+        if self._answers is None:
+            self._answers = self._read()
+        if question in self._answers:
+            try:
+                return decode(self._answers[question])
+            except (TypeError, ValueError, ArithmeticError):
+                pass  # not written by this code: asked again, and overwritten
+        answer = ask()
+        if self.path is not None:
+            self._answers = {**self._read(), question: encode(answer)}
+            self._write(self._answers)
+        return answer
+
+    def _write(self, answers: dict[str, Any]) -> None:
+        assert self.path is not None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
+        except OSError:
+            return
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(orjson.dumps({"for": self._valid_for(), "answers": answers}))
+            os.replace(tmp, self.path)
+        except OSError:
+            Path(tmp).unlink(missing_ok=True)
+
+
+_MEMO = _Memo()
+
+
+def remember_prices_in(path: Path | None) -> None:
+    """Keep what genai-prices answers (model lookups, price periods, price rows) in ``path`` across runs;
+    ``None``: only in this process. Set it before the first price is looked up."""
+    _MEMO.use(path)
+
+
+def _prices_json(prices: TieredPrices | None) -> Any:
+    if prices is None:
+        return None
+    return {
+        "base": [str(v) for v in prices.base.kinds()],
+        "tiers": [[t, [str(v) for v in p.kinds()]] for t, p in prices.tiers],
+        "web": str(prices.web_search_per_1k),
+    }
+
+
+def _prices_from_json(data: Any) -> TieredPrices | None:
+    if data is None:
+        return None
+
+    def token_prices(values: list[str]) -> TokenPrices:
+        return TokenPrices(*(Decimal(v) for v in values))
+
+    return TieredPrices(
+        token_prices(data["base"]),
+        tuple((int(t), token_prices(p)) for t, p in data["tiers"]),
+        Decimal(data["web"]),
+    )
+
+
 @cache
 def source_version() -> str:
     """The installed genai-prices version, read from its package metadata without importing it (its
@@ -118,8 +223,17 @@ def catalog() -> tuple[PublishedModel, ...]:
 @cache
 def resolve(model_ref: str) -> PublishedModel | None:
     """Canonical model for an id, dated id or alias (``claude-sonnet-4-20250514``); ``None`` if unknown."""
-    model = _find(model_ref)
-    return None if model is None else _published(model)
+
+    def ask() -> PublishedModel | None:
+        model = _find(model_ref)
+        return None if model is None else _published(model)
+
+    return _MEMO.recall(
+        f"model {model_ref}",
+        ask,
+        lambda m: None if m is None else [m.id, m.name, m.context_window],
+        lambda v: None if v is None else PublishedModel(str(v[0]), v[1], v[2]),
+    )
 
 
 def _find(model_ref: str) -> gp.ModelInfo | None:
@@ -146,6 +260,25 @@ def price_change_dates(canonical_id: str) -> tuple[date, ...] | None:
     row once per such period instead of once per day. ``None`` if a constraint of another kind
     appears (a newer library): then only a per-day lookup is known to be exact.
     """
+    return _MEMO.recall(
+        f"changes {canonical_id}",
+        lambda: _change_dates(canonical_id),
+        lambda days: None if days is None else [d.isoformat() for d in days],
+        lambda v: None if v is None else tuple(date.fromisoformat(d) for d in v),
+    )
+
+
+def price_period(canonical_id: str, day: date) -> date:
+    """The first day of the price period holding ``day``: its latest change date (``date.min`` before
+    the first one), or ``day`` itself where periods are not known (``price_change_dates``)."""
+    changes = price_change_dates(canonical_id)
+    if changes is None:
+        return day
+    at = bisect_right(changes, day)
+    return changes[at - 1] if at else date.min
+
+
+def _change_dates(canonical_id: str) -> tuple[date, ...] | None:
     from genai_prices.types import StartDateConstraint, TimeOfDateConstraint
 
     model = _by_id(canonical_id)
@@ -164,8 +297,22 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
 
 
+def _in_period(
+    kind: str, ask: Callable[[str, date], TieredPrices | None], canonical_id: str, day: date
+) -> TieredPrices | None:
+    """``ask(canonical_id, day)``, remembered for the whole price period of ``day``."""
+    period = price_period(canonical_id, day).isoformat()
+    return _MEMO.recall(
+        f"{kind} {canonical_id} {period}", lambda: ask(canonical_id, day), _prices_json, _prices_from_json
+    )
+
+
 def standard_prices(canonical_id: str, day: date) -> TieredPrices | None:
     """The published standard prices in force on ``day`` (UTC); ``None`` if a price kind is not understood."""
+    return _in_period("standard", _standard_prices, canonical_id, day)
+
+
+def _standard_prices(canonical_id: str, day: date) -> TieredPrices | None:
     return _convert(_by_id(canonical_id).get_prices(_midnight(day)))
 
 
@@ -177,6 +324,10 @@ def batch_prices(canonical_id: str, day: date) -> TieredPrices | None:
     (https://platform.claude.com/docs/en/build-with-claude/batch-processing#pricing, read 2026-11-25).
     Web search requests keep their standard fee (no batch rate is published for them).
     """
+    return _in_period("batch", _batch_prices, canonical_id, day)
+
+
+def _batch_prices(canonical_id: str, day: date) -> TieredPrices | None:
     model = _by_id(canonical_id)
     when = _midnight(day)
     if _batch_variant_active(model, when):
@@ -191,6 +342,10 @@ def fast_prices(canonical_id: str, day: date) -> TieredPrices | None:
     Prompt-caching multipliers apply on top of fast-mode prices
     (https://platform.claude.com/docs/en/build-with-claude/fast-mode#pricing).
     """
+    return _in_period("fast", _fast_prices, canonical_id, day)
+
+
+def _fast_prices(canonical_id: str, day: date) -> TieredPrices | None:
     model = _by_id(canonical_id)
     when = _midnight(day)
     if _variant_active(model, when, _FAST_CONTEXT):

@@ -16,7 +16,6 @@ policy, over months of days but only a handful of periods.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -261,14 +260,10 @@ class PriceBook:
 
     @staticmethod
     def _period_start(model_id: str, day: date) -> date:
-        """The price change date starting the period that holds ``day`` (``date.min`` before the first
-        change); every day of a period has the same prices (``_genai.price_change_dates``)."""
+        """The first day of the price period that holds ``day`` (``_genai.price_period``); every day of
+        a period has the same prices. One period for a model without published prices."""
         published = _genai.resolve(model_id)
-        changes = () if published is None else _genai.price_change_dates(published.id)
-        if changes is None:
-            return day
-        at = bisect_right(changes, day)
-        return changes[at - 1] if at else date.min
+        return date.min if published is None else _genai.price_period(published.id, day)
 
     def _build_row(self, model_id: str, batch: bool, day: date, us_geo: bool, fast: bool) -> _Row | None:
         published = _genai.resolve(model_id)
