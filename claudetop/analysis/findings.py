@@ -17,6 +17,7 @@ from claudetop.analysis.aggregate import BatchPolls, Counts, PrefixStats, TaskSt
 from claudetop.analysis.rates import Rates, RateTable
 from claudetop.config import Config
 from claudetop.model import BatchState, Finding, Micros, PolicyMode, PolicyName, PolicySet, format_usd
+from claudetop.model.snapshot import FindingId, Severity
 
 MONTH_S = 30.4375 * 86_400
 _MIN_PERIOD_S = 3_600.0
@@ -28,7 +29,7 @@ def per_month(micros: int, period_s: float) -> Micros:
     return round(micros * MONTH_S / max(period_s, _MIN_PERIOD_S))
 
 
-def _severity(impact: Micros | None) -> str:
+def _severity(impact: Micros | None) -> Severity:
     if impact is None:
         return "warning"
     if impact >= 100_000_000:
@@ -37,18 +38,16 @@ def _severity(impact: Micros | None) -> str:
 
 
 def _finding(
-    fid: str, title: str, impact: Micros | None, evidence: list[str], fix: str, subject: str
+    fid: FindingId, title: str, impact: Micros | None, evidence: list[str], fix: str, subject: str
 ) -> Finding:
-    return Finding.model_validate(
-        {
-            "id": fid,
-            "title": title,
-            "severity": _severity(impact),
-            "monthly_impact_micros": impact,
-            "evidence": tuple(evidence),
-            "fix": fix,
-            "subject": subject,
-        }
+    return Finding(
+        id=fid,
+        title=title,
+        severity=_severity(impact),
+        monthly_impact_micros=impact,
+        evidence=tuple(evidence),
+        fix=fix,
+        subject=subject,
     )
 
 

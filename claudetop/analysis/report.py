@@ -7,6 +7,7 @@ show the same numbers. Its schema is documented in ``docs/report-schema.md`` and
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -44,7 +45,7 @@ SCHEMA_VERSION = 1
 
 
 def pricebook_for(config: Config) -> PriceBook:
-    return PriceBook.from_overrides(**config.pricing.model_dump())
+    return PriceBook.from_overrides(**dataclasses.asdict(config.pricing))
 
 
 def open_report_sources(
@@ -230,7 +231,7 @@ def report_data(
             for f in snap.findings
         ],
         "unpriced": [{"model": u.model, "requests": u.requests, "tokens": u.tokens} for u in snap.unpriced],
-        "sources": [s.model_dump(mode="json") for s in snap.header.sources],
+        "sources": [s.to_json() for s in snap.header.sources],
     }
 
 

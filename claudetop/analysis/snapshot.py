@@ -39,6 +39,7 @@ from claudetop.model import (
     UnpricedModel,
     UsageEvent,
 )
+from claudetop.model.snapshot import ScenarioName
 from claudetop.pricing import model_info
 
 BURN_BUCKET_S = 300
@@ -103,19 +104,17 @@ def _mix_summary(calls: Mapping[str, int]) -> tuple[str, dict[str, float]]:
 
 def scenario_rows(s: Scenarios, projection: Projection, now: datetime) -> tuple[ScenarioRow, ...]:
     def row(
-        name: str, lbl: str, factor: float, r: WhatIfResult, hit: float | None, batch: float | None
+        name: ScenarioName, lbl: str, factor: float, r: WhatIfResult, hit: float | None, batch: float | None
     ) -> ScenarioRow:
         mix, shares = _mix_summary(r.calls_by_model)
-        return ScenarioRow.model_validate(
-            {
-                "name": name,
-                "label": lbl,
-                "monthly_cost_micros": projection.month_at_rate(factor, now),
-                "cache_hit_ratio": hit,
-                "model_mix": mix,
-                "tier_shares": shares,
-                "batch_share": batch,
-            }
+        return ScenarioRow(
+            name=name,
+            label=lbl,
+            monthly_cost_micros=projection.month_at_rate(factor, now),
+            cache_hit_ratio=hit,
+            model_mix=mix,
+            tier_shares=shares,
+            batch_share=batch,
         )
 
     return (
@@ -182,17 +181,15 @@ def cache_view(
         break_even_reads_per_write=break_even,
         saved_micros=saved,
         worst_prefixes=tuple(
-            PrefixRow.model_validate(
-                {
-                    "hash_short": p.sha256[:12],
-                    "task": p.task,
-                    "scope": p.scope,
-                    "tokens": p.tokens,
-                    "writes": p.writes,
-                    "reads": p.reads,
-                    "wasted_micros": w,
-                    "last_seen": datetime.fromtimestamp(p.last_seen, UTC),
-                }
+            PrefixRow(
+                hash_short=p.sha256[:12],
+                task=p.task,
+                scope=p.scope,
+                tokens=p.tokens,
+                writes=p.writes,
+                reads=p.reads,
+                wasted_micros=w,
+                last_seen=datetime.fromtimestamp(p.last_seen, UTC),
             )
             for p, w in worst
         ),

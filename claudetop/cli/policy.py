@@ -94,7 +94,7 @@ def _list(args: argparse.Namespace) -> int:
         policies = store.current()
     rows = [policies.get(name) for name in PolicyName]
     if args.json:
-        print(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
+        print(json.dumps([r.to_json() for r in rows], indent=2))
         return EXIT_OK
     print(f"{'POLICY':<12} {'MODE':<8} {'UPDATED BY':<24} {'UPDATED AT':<20} PARAMS")
     for r in rows:
@@ -126,7 +126,7 @@ def _audit(args: argparse.Namespace) -> int:
     with _store(args, "audit") as store:
         trail = store.audit(args.limit)
     if args.json:
-        print(json.dumps([c.model_dump(mode="json") for c in trail], indent=2))
+        print(json.dumps([c.to_json() for c in trail], indent=2))
         return EXIT_OK
     for c in trail:
         params = " ".join(f"{k}={v}" for k, v in sorted(c.params.items()))

@@ -3,6 +3,7 @@
 from claudetop.config.errors import EXIT_CONFIG, ConfigError, ConfigProblem, config_error_exit
 from claudetop.config.loader import (
     ENV_ALIASES,
+    config_from_data,
     config_from_text,
     default_config_path,
     default_sink_path,
@@ -41,6 +42,7 @@ __all__ = [
     "RoutingConfig",
     "SinkConfig",
     "config_error_exit",
+    "config_from_data",
     "config_from_text",
     "data_files",
     "default_config_path",

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 import sys
 import tomllib
+import typing
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
-
-from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from claudetop.config.locate import KeyPath, Origins, key_lines
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+    from pydantic_core import ErrorDetails
 
 EXIT_CONFIG = 2
 
@@ -88,7 +91,7 @@ def from_toml_error(path: Path, text: str, err: tomllib.TOMLDecodeError) -> Conf
     return ConfigError.single(path, line, f"TOML syntax error: {what}")
 
 
-def from_validation_error(err: ValidationError, origins: Origins, model: type[BaseModel]) -> ConfigError:
+def from_validation_error(err: ValidationError, origins: Origins, model: type) -> ConfigError:
     """Map each pydantic error to the file line (or environment variable) that set the key."""
     problems: list[ConfigProblem] = []
     for detail in err.errors():
@@ -101,8 +104,12 @@ def _dotted(path: Iterable[str]) -> str:
     return ".".join(p if p.replace("_", "").replace("-", "").isalnum() else f'"{p}"' for p in path)
 
 
-def _describe(detail: ErrorDetails, loc: KeyPath, model: type[BaseModel]) -> str:
-    if detail["type"] == "extra_forbidden":
+_UNKNOWN_KEY = frozenset({"extra_forbidden", "unexpected_keyword_argument"})
+"""pydantic's error types for a key the section does not have (models, dataclasses)."""
+
+
+def _describe(detail: ErrorDetails, loc: KeyPath, model: type) -> str:
+    if detail["type"] in _UNKNOWN_KEY:
         section, key = loc[:-1], loc[-1]
         where = f"[{_dotted(section)}]" if section else "the top level"
         message = f"unknown key {key!r} in {where}"
@@ -117,10 +124,14 @@ def _describe(detail: ErrorDetails, loc: KeyPath, model: type[BaseModel]) -> str
     return f"{_dotted(loc)}: {text}" if loc else text
 
 
-def _known_keys(model: type[BaseModel], section: KeyPath) -> list[str]:
-    current: type[BaseModel] | None = model
+def _known_keys(model: type, section: KeyPath) -> list[str]:
+    """The keys of the section at ``section`` of the dataclass schema ``model`` (none: not a section)."""
+    current: Any = model
     for name in section:
-        field = current.model_fields.get(name) if current else None
-        annotation = field.annotation if field else None
-        current = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
-    return list(current.model_fields) if current else []
+        hints = typing.get_type_hints(current) if dataclasses.is_dataclass(current) else {}
+        current = hints.get(name)
+    return (
+        [f.name for f in dataclasses.fields(current)]
+        if isinstance(current, type) and dataclasses.is_dataclass(current)
+        else []
+    )

@@ -28,15 +28,18 @@ import datetime as dt
 import os
 import tomllib
 from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
-from pydantic import ValidationError
 
 from claudetop.config.errors import ConfigError, from_toml_error, from_validation_error
 from claudetop.config.locate import KeyPath, Origins, key_lines
 from claudetop.config.schema import Config
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
 
 APP_DIR_NAME = "claudetop"
 ENV_PREFIX = "CLAUDETOP_"
@@ -97,11 +100,29 @@ def config_from_text(text: str, name: str = "<config>") -> Config:
     return _validate(_parse(Path(name), text), Origins(Path(name), key_lines(text)[0]))
 
 
+def config_from_data(data: Mapping[str, Any], name: str = "<config>") -> Config:
+    """Validate settings given as data, as a parsed file would hold them (tests, embedding apps)."""
+    return _validate(dict(data), Origins(Path(name)))
+
+
 def _validate(data: dict[str, Any], origins: Origins) -> Config:
+    """The ``Config`` that ``data`` describes; no settings at all are the defaults, built without
+    loading the validator."""
+    if not data:
+        return Config()
+    from pydantic import ValidationError
+
     try:
-        return Config.model_validate(data)
+        return _validator().validate_python(data)
     except ValidationError as err:
         raise from_validation_error(err, origins, Config) from None
+
+
+@cache
+def _validator() -> TypeAdapter[Config]:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(Config)
 
 
 def _choose_file(path: Path | None, env: Mapping[str, str]) -> Path | None:

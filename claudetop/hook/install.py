@@ -11,6 +11,7 @@ does not break the application: claudetop says so once on stderr and uses the de
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import time
@@ -52,7 +53,7 @@ def _disabled_by_env() -> bool:
 def _pricer_factory(config: Config) -> Pricer | None:
     from claudetop.pricing import PriceBook
 
-    return PriceBook.from_overrides(**config.pricing.model_dump()).cost
+    return PriceBook.from_overrides(**dataclasses.asdict(config.pricing)).cost
 
 
 def writer_for(target: str, config: Config, app: str | None) -> Writer:

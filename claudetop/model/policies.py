@@ -1,11 +1,17 @@
-"""Optimisation policies as data: what is switched on, in which mode, and who changed it."""
+"""Optimisation policies as data: what is switched on, in which mode, and who changed it.
+
+Frozen dataclasses: policies are written by claudetop itself, and read back through ``from_row``,
+which checks what a hand-edited or foreign database row could get wrong.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
 
 
 class PolicyMode(StrEnum):
@@ -30,36 +36,111 @@ class PolicyName(StrEnum):
 ParamValue = str | int | float | bool
 
 
-class PolicySetting(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+def _params(value: Any) -> dict[str, ParamValue]:
+    """A row's ``params`` (a JSON object of scalars, as text or already decoded)."""
+    if value is None or value == "":
+        return {}
+    params = json.loads(value) if isinstance(value, str | bytes) else value
+    if not isinstance(params, dict) or not all(
+        isinstance(k, str) and isinstance(v, str | int | float | bool) for k, v in params.items()
+    ):
+        raise ValueError(f"params must be an object of strings, numbers and booleans, got {value!r}")
+    return params
 
+
+def _time(value: Any) -> datetime | None:
+    """A row's timestamp: ISO 8601 text (``Z`` allowed) or a datetime; it must carry its timezone."""
+    if value is None:
+        return None
+    when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    if when.tzinfo is None:
+        raise ValueError(f"timestamp without a timezone: {value!r}")
+    return when
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PolicySetting:
     name: PolicyName
     mode: PolicyMode = PolicyMode.OFF
-    params: dict[str, ParamValue] = Field(default_factory=dict)
+    params: dict[str, ParamValue] = field(default_factory=dict)
     updated_at: datetime | None = None
     updated_by: str | None = None
 
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> PolicySetting:
+        """A ``policies`` table row (``name, mode, params, updated_at, updated_by``); ``ValueError``
+        saying what is wrong with it."""
+        return cls(
+            name=PolicyName(row["name"]),
+            mode=PolicyMode(row["mode"]),
+            params=_params(row["params"]),
+            updated_at=_time(row["updated_at"]),
+            updated_by=_text(row["updated_by"]),
+        )
 
-class PolicyChange(BaseModel):
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name.value,
+            "mode": self.mode.value,
+            "params": self.params,
+            "updated_at": _json_time(self.updated_at),
+            "updated_by": self.updated_by,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PolicyChange:
     """One line of the append-only audit trail."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: PolicyName
     at: datetime
     by: str
     from_mode: PolicyMode
     to_mode: PolicyMode
-    params: dict[str, ParamValue] = Field(default_factory=dict)
+    params: dict[str, ParamValue] = field(default_factory=dict)
     reason: str | None = None
 
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> PolicyChange:
+        """A ``policy_audit`` table row; ``ValueError`` saying what is wrong with it."""
+        at = _time(row["at"])
+        if at is None:
+            raise ValueError("audit row without a time")
+        return cls(
+            name=PolicyName(row["name"]),
+            at=at,
+            by=str(row["by"]),
+            from_mode=PolicyMode(row["from_mode"]),
+            to_mode=PolicyMode(row["to_mode"]),
+            params=_params(row["params"]),
+            reason=_text(row["reason"]),
+        )
 
-class PolicySet(BaseModel):
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name.value,
+            "at": _json_time(self.at),
+            "by": self.by,
+            "from_mode": self.from_mode.value,
+            "to_mode": self.to_mode.value,
+            "params": self.params,
+            "reason": self.reason,
+        }
+
+
+def _json_time(at: datetime | None) -> str | None:
+    return None if at is None else at.isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PolicySet:
     """Every policy's current setting; a missing policy is ``off``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    settings: dict[PolicyName, PolicySetting] = Field(default_factory=dict)
+    settings: dict[PolicyName, PolicySetting] = field(default_factory=dict)
 
     def get(self, name: PolicyName) -> PolicySetting:
         return self.settings.get(name) or PolicySetting(name=name)

@@ -10,28 +10,25 @@ Conventions, so the UI never has to guess:
 - ratios and shares are floats in ``[0, 1]`` (``None`` when the denominator is zero);
 - ages and durations are seconds (``float``), timestamps aware UTC datetimes;
 - sequences are tuples, already sorted the way a panel shows them.
+
+They are frozen dataclasses, not validated models: only ``claudetop.analysis`` builds them, from data
+that was validated where it entered, and a monitor builds one several times a second.
 """
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Literal
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from claudetop.model.events import UtcDatetime
 from claudetop.model.money import Micros
 from claudetop.model.policies import ParamValue, PolicyMode, PolicyName
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
 
 # --- header ---------------------------------------------------------------------------------
 
 
-class SourceStatus(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceStatus:
     """One input's health, as ``claudetop.sources`` reports it."""
 
     name: str
@@ -39,30 +36,45 @@ class SourceStatus(_Frozen):
     message: str | None = None
     events_read: int = 0
     garbage_lines: int = 0
-    last_error_at: UtcDatetime | None = None
+    last_error_at: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The report's form: plain JSON values, the time as ISO 8601 with ``Z`` for UTC."""
+        at = self.last_error_at
+        return {
+            "name": self.name,
+            "ok": self.ok,
+            "message": self.message,
+            "events_read": self.events_read,
+            "garbage_lines": self.garbage_lines,
+            "last_error_at": None if at is None else at.isoformat().replace("+00:00", "Z"),
+        }
 
 
-class BurnPoint(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BurnPoint:
     """Spend in one time bucket (``start`` to ``start + Header.burn_bucket_s``)."""
 
-    start: UtcDatetime
+    start: datetime
     cost_micros: Micros
     requests: int
 
 
-class BudgetAlertRow(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BudgetAlertRow:
     """A budget threshold that fired this month (``analysis.budget``): once per UTC calendar month."""
 
     threshold: float
     """Fraction of the monthly budget, e.g. 0.8."""
-    fired_at: UtcDatetime
+    fired_at: datetime
     month_to_date_micros: Micros
     """Spend to date when it fired."""
 
 
-class Header(_Frozen):
-    generated_at: UtcDatetime
-    month_start: UtcDatetime
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Header:
+    generated_at: datetime
+    month_start: datetime
     """First instant of the current (UTC) calendar month."""
     month_to_date_micros: Micros
     projected_month_micros: Micros
@@ -87,22 +99,25 @@ class Header(_Frozen):
 # --- cache ----------------------------------------------------------------------------------
 
 
-class PrefixRow(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PrefixRow:
     """One cacheable prefix (by fingerprint) and what caching it did."""
 
     hash_short: str
     """First 12 hex digits of the SHA-256."""
     task: str | None
-    scope: Literal["tools", "system", "messages"]
+    scope: str
+    """Where the prefix ends: ``tools``, ``system`` or ``messages``."""
     tokens: int
     writes: int
     reads: int
     wasted_micros: Micros
     """What its cache writes cost beyond plain input, minus what its reads saved (≥ 0 shown)."""
-    last_seen: UtcDatetime
+    last_seen: datetime
 
 
-class CacheView(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CacheView:
     hit_ratio: float | None
     """Token-weighted: ``read / (read + write + uncached input)``."""
     read_tokens: int = 0
@@ -120,7 +135,8 @@ class CacheView(_Frozen):
 # --- model mix ------------------------------------------------------------------------------
 
 
-class MixRow(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MixRow:
     """One model (or one task): its calls, tokens and dollars, with shares of the total."""
 
     key: str
@@ -134,12 +150,13 @@ class MixRow(_Frozen):
     call_share: float
     token_share: float
     cost_share: float | None
-    models: dict[str, int] = Field(default_factory=dict)
+    models: dict[str, int] = field(default_factory=dict)
     """For task rows: calls per model serving the task (shows routing at a glance)."""
     max_tokens_stop_rate: float | None = None
 
 
-class ModelMixView(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelMixView:
     by_model: tuple[MixRow, ...] = ()
     by_task: tuple[MixRow, ...] = ()
     output_share_of_cost: float | None = None
@@ -148,7 +165,8 @@ class ModelMixView(_Frozen):
 # --- batches --------------------------------------------------------------------------------
 
 
-class BatchPollRow(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BatchPollRow:
     batch_id: str
     status: str
     requests: int
@@ -158,7 +176,8 @@ class BatchPollRow(_Frozen):
     deferred: bool
 
 
-class BatchView(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BatchView:
     batches_in_progress: int = 0
     batches_canceling: int = 0
     batches_ended: int = 0
@@ -181,25 +200,28 @@ class BatchView(_Frozen):
 # --- projection -----------------------------------------------------------------------------
 
 
-class ScenarioRow(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScenarioRow:
     """One line of the audit's table: what a month of this traffic costs under some policies."""
 
-    name: Literal["naive", "now", "enabled_policies", "all_policies"]
+    name: ScenarioName
     label: str
     monthly_cost_micros: Micros
     cache_hit_ratio: float | None
     model_mix: str
     """e.g. ``"62% sonnet, 30% haiku, 8% opus"`` (share of requests by tier)."""
-    tier_shares: dict[str, float] = Field(default_factory=dict)
+    tier_shares: dict[str, float] = field(default_factory=dict)
     batch_share: float | None
 
 
-class DailySpend(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DailySpend:
     day: date
     cost_micros: Micros
 
 
-class ProjectionView(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProjectionView:
     method: str
     """Plain words, e.g. ``"month to date + mean daily spend of the last 7 days x 12 days left"``."""
     window_days: float
@@ -217,6 +239,8 @@ class ProjectionView(_Frozen):
 
 # --- findings -------------------------------------------------------------------------------
 
+Severity = Literal["info", "warning", "critical"]
+ScenarioName = Literal["naive", "now", "enabled_policies", "all_policies"]
 FindingId = Literal[
     "cache_fragmentation",
     "ttl_misalignment",
@@ -228,12 +252,13 @@ FindingId = Literal[
 ]
 
 
-class Finding(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
     """One detected pitfall, with why we think so, what it costs and what to do."""
 
     id: FindingId
     title: str
-    severity: Literal["info", "warning", "critical"]
+    severity: Severity
     monthly_impact_micros: Micros | None
     """Estimated money lost per month (``None`` when it is a risk, not a cost)."""
     evidence: tuple[str, ...]
@@ -245,26 +270,28 @@ class Finding(_Frozen):
 # --- policies -------------------------------------------------------------------------------
 
 
-class PolicyRow(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PolicyRow:
     name: PolicyName
     mode: PolicyMode
-    params: dict[str, ParamValue] = Field(default_factory=dict)
+    params: dict[str, ParamValue] = field(default_factory=dict)
     shadow_saving_micros: Micros = 0
     """Savings recorded by shadow decisions (would have saved) this month."""
     enforced_saving_micros: Micros = 0
     decisions: int = 0
-    last_change_at: UtcDatetime | None = None
+    last_change_at: datetime | None = None
     last_change_by: str | None = None
 
 
 # --- live requests --------------------------------------------------------------------------
 
 
-class LiveRow(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LiveRow:
     """One recent event, compact enough for a DataTable row."""
 
     id: str
-    ts: UtcDatetime
+    ts: datetime
     model: str | None
     task: str | None
     endpoint: str
@@ -283,13 +310,15 @@ class LiveRow(_Frozen):
     ``R`` retried, ``P`` a policy changed the request."""
 
 
-class UnpricedModel(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnpricedModel:
     model: str
     requests: int
     tokens: int
 
 
-class Snapshot(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Snapshot:
     """Everything the monitor's panels show, computed once by ``analysis.Aggregator.snapshot``."""
 
     header: Header
@@ -303,13 +332,13 @@ class Snapshot(_Frozen):
     live: tuple[LiveRow, ...] = ()
     """Newest first."""
     unpriced: tuple[UnpricedModel, ...] = ()
-    dropped: dict[str, int] = Field(default_factory=dict)
+    dropped: dict[str, int] = field(default_factory=dict)
     """Counters of input that was not used: ``duplicate_events``, ``garbage_lines``, ``hook_dropped``..."""
     total_requests: int = 0
     total_cost_micros: Micros = 0
 
     @classmethod
-    def empty(cls, now: UtcDatetime) -> Snapshot:
+    def empty(cls, now: datetime) -> Snapshot:
         """What panels show before the first events arrive."""
         month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         return cls(

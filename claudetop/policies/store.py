@@ -51,10 +51,6 @@ def default_actor() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
-def _parse_ts(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
 class PolicyStore:
     """Policy settings for one sink; thread-safe, one database connection per store."""
 
@@ -113,18 +109,7 @@ class PolicyStore:
                 "ORDER BY seq DESC LIMIT ?",
                 (limit,),
             )
-        return [
-            PolicyChange(
-                name=PolicyName(r["name"]),
-                at=_parse_ts(r["at"]),
-                by=r["by"],
-                from_mode=PolicyMode(r["from_mode"]),
-                to_mode=PolicyMode(r["to_mode"]),
-                params=json.loads(r["params"]),
-                reason=r["reason"],
-            )
-            for r in rows
-        ]
+        return [PolicyChange.from_row(r) for r in rows]
 
     def _refresh_if_due(self) -> None:
         """Under the lock. ``_checked_at`` moves only once ``_policies`` is up to date: ``current``
@@ -149,16 +134,10 @@ class PolicyStore:
         settings: dict[PolicyName, PolicySetting] = {}
         for r in rows:
             try:
-                name = PolicyName(r["name"])
+                setting = PolicySetting.from_row(r)
             except ValueError:
                 continue
-            settings[name] = PolicySetting(
-                name=name,
-                mode=PolicyMode(r["mode"]),
-                params=json.loads(r["params"]),
-                updated_at=_parse_ts(r["updated_at"]),
-                updated_by=r["updated_by"],
-            )
+            settings[setting.name] = setting
         return PolicySet(settings=settings)
 
     # --- writing -----------------------------------------------------------------------------

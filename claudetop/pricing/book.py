@@ -17,18 +17,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal, localcontext
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from claudetop.model import Micros, UsageEvent
+from claudetop.model import Micros
 from claudetop.pricing import _genai
 from claudetop.pricing._genai import TieredPrices, TokenPrices
 from claudetop.pricing.models import ModelInfo, describe, model_info, supports_us_residency
+
+if TYPE_CHECKING:
+    from claudetop.model import UsageEvent
 
 US_RESIDENCY_MULTIPLIER = Decimal("1.1")
 """US-only inference is billed at "1.1x standard API rates for Claude Opus 4.6, Claude Sonnet 4.6, and
@@ -57,24 +58,35 @@ _TOKEN_FIELDS = frozenset(
 PerMTok = Decimal
 
 
-class ModelPriceOverride(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelPriceOverride:
     """Per-model prices from config (USD per million tokens); unset fields keep the published price.
 
     Field names match ``claudetop.config``'s ``pricing.models`` entries, so
-    ``ModelPriceOverride(**entry.model_dump())`` converts one. A model the price source does not
+    ``ModelPriceOverride(**dataclasses.asdict(entry))`` converts one. A model the price source does not
     know needs at least ``input_per_mtok`` and ``output_per_mtok``; its cache prices then default
     to the standard 1.25x / 2x / 0.1x of input. ``multiplier`` scales the model's whole cost
     (e.g. 0.8 for a 20% contract discount).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    input_per_mtok: PerMTok | None = None
+    output_per_mtok: PerMTok | None = None
+    cache_write_5m_per_mtok: PerMTok | None = None
+    cache_write_1h_per_mtok: PerMTok | None = None
+    cache_read_per_mtok: PerMTok | None = None
+    multiplier: Decimal = Decimal(1)
 
-    input_per_mtok: PerMTok | None = Field(default=None, ge=0)
-    output_per_mtok: PerMTok | None = Field(default=None, ge=0)
-    cache_write_5m_per_mtok: PerMTok | None = Field(default=None, ge=0)
-    cache_write_1h_per_mtok: PerMTok | None = Field(default=None, ge=0)
-    cache_read_per_mtok: PerMTok | None = Field(default=None, ge=0)
-    multiplier: Decimal = Field(default=Decimal(1), gt=0)
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is not None and not isinstance(value, Decimal):
+                raise TypeError(f"{f.name} must be a Decimal, got {value!r}")
+            if value is not None and (value <= 0 if f.name == "multiplier" else value < 0):
+                raise ValueError(f"{f.name} must be {'positive' if f.name == 'multiplier' else '>= 0'}")
+
+    def key(self) -> str:
+        """Equal for overrides that price alike, for ``PriceBook.fingerprint``."""
+        return ",".join(f"{f.name}={getattr(self, f.name)}" for f in fields(self))
 
     def apply(self, prices: TokenPrices, *, batch: bool) -> TokenPrices:
         """Replace the overridden kinds (the same price at every long-context tier)."""
@@ -216,7 +228,7 @@ class PriceBook:
         cls, models: Mapping[str, Mapping[str, Any]], residency_multiplier: Decimal | None = None
     ) -> PriceBook:
         """The book a config's ``pricing`` section describes, given as plain data because pricing may
-        not import config: ``PriceBook.from_overrides(**config.pricing.model_dump())``. With neither
+        not import config: ``PriceBook.from_overrides(**dataclasses.asdict(config.pricing))``. With neither
         overrides nor a multiplier it is the shared :func:`default_pricebook`."""
         if not models and residency_multiplier is None:
             return default_pricebook()
@@ -226,7 +238,7 @@ class PriceBook:
     def fingerprint(self) -> str:
         """Equal for two books that price every event alike (same overrides, multiplier and published
         prices): what a cache of computed costs is keyed on."""
-        overrides = sorted((m, o.model_dump_json()) for m, o in self._overrides.items())
+        overrides = sorted((m, o.key()) for m, o in self._overrides.items())
         return f"genai-prices {_genai.source_version()}; residency {self.residency_multiplier}; {overrides}"
 
     # --- model lookups -------------------------------------------------------------------------
@@ -402,6 +414,8 @@ class PriceBook:
 
     def cost_with(self, event: UsageEvent, **changes: Any) -> Micros | None:
         """The event's cost with some fields changed (token counts, ``model``, ``service_tier``, ...)."""
+        from claudetop.model import UsageEvent
+
         unknown = changes.keys() - UsageEvent.model_fields.keys()
         if unknown:
             raise TypeError(f"UsageEvent has no field(s) {sorted(unknown)}")

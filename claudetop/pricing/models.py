@@ -8,10 +8,9 @@ Model ids resolve through the price source (:mod:`claudetop.pricing._genai`), so
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import cache
 from typing import Literal
-
-from pydantic import BaseModel, ConfigDict
 
 from claudetop.pricing import _genai
 
@@ -57,9 +56,8 @@ _RESIDENCY_FROM = (4, 6)
 _VERSION = re.compile(r"-(\d+)(?:[-.](\d)(?!\d))?(?=-|$|@)")
 
 
-class ModelInfo(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelInfo:
     id: str
     """Canonical id, e.g. ``claude-sonnet-4-6`` (dated ids and aliases resolve to it)."""
     tier: Tier

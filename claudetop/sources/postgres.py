@@ -119,7 +119,7 @@ class PostgresSource:
         settings: dict[PolicyName, PolicySetting] = {}
         for row in conn.execute("SELECT name, mode, params, updated_at, updated_by FROM policies").fetchall():
             try:
-                setting = PolicySetting.model_validate({**row, "params": json.loads(row["params"] or "{}")})
+                setting = PolicySetting.from_row(row)
             except ValueError as err:
                 self._garbage(f"policies row {row['name']}", err)
                 continue

@@ -15,7 +15,6 @@ id count nothing twice.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -218,14 +217,8 @@ class SinkSource:
         settings: dict[PolicyName, PolicySetting] = {}
         for row in conn.execute("SELECT name, mode, params, updated_at, updated_by FROM policies"):
             try:
-                name = PolicyName(row["name"])
-                settings[name] = PolicySetting(
-                    name=name,
-                    mode=row["mode"],
-                    params=json.loads(row["params"] or "{}"),
-                    updated_at=row["updated_at"],
-                    updated_by=row["updated_by"],
-                )
+                setting = PolicySetting.from_row(row)
+                settings[setting.name] = setting
             except ValueError as err:
                 self.garbage_lines += 1
                 self._set_problem(f"{self.path}: policies row {row['name']}: {str(err).splitlines()[0]}")

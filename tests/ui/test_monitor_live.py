@@ -16,7 +16,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from claudetop.config import Config
+from claudetop.config import Config, config_from_data
 from claudetop.model import PolicyMode, PolicyName, UsageEvent, format_usd
 from claudetop.policies import PolicyStore
 from claudetop.sinks import SQLiteSink, open_sink
@@ -187,7 +187,7 @@ async def test_claude_code_spend_on_screen_follows_the_config_price_overrides(tm
     session.write_text(assistant_line("msgA", ts.strftime("%Y-%m-%dT%H:%M:%S.000Z"), 40) + "\n")
     settled = ts.timestamp()
     os.utime(session, (settled, settled))  # the reply is over: no need to wait for the file to settle
-    config = Config.model_validate(
+    config = config_from_data(
         {"pricing": {"models": {"claude-haiku-4-5": {"input_per_mtok": 2, "output_per_mtok": 10}}}}
     )
     options = MonitorOptions(
@@ -226,7 +226,7 @@ async def test_the_monitor_fires_budget_alerts_once_and_shows_them(tmp_path: Pat
     spend = 10 * (1000 * SONNET_INPUT_PER_MTOK + 200 * SONNET_OUTPUT_PER_MTOK)  # micro-dollars
     budget = Decimal(spend) / 1_000_000 / Decimal("0.6")  # spend is 60% of it: 50% fires, 80% does not
     fired = tmp_path / "fired.txt"
-    config = Config.model_validate(
+    config = config_from_data(
         {
             "monitoring": {
                 "alert_thresholds": [0.5, 0.8],

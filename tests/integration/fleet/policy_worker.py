@@ -10,7 +10,7 @@ import time
 import anthropic
 
 import claudetop
-from claudetop.config import Config
+from claudetop.config import config_from_data
 from claudetop.simulate import FakeAnthropic, SimClock
 
 CAP = 16
@@ -19,7 +19,7 @@ CAP = 16
 def main() -> None:
     dsn, seconds = sys.argv[1], float(sys.argv[2])
     msgs = [{"role": "user", "content": "hi"}]
-    config = Config.model_validate({"output_caps": {"fleet": CAP}})
+    config = config_from_data({"output_caps": {"fleet": CAP}})
     with FakeAnthropic(clock=SimClock(speed=0)) as fake, claudetop.task("fleet"):
         bare = anthropic.Anthropic(base_url=fake.base_url, api_key="sk-ant-fleet", max_retries=0)
         client = claudetop.instrument(bare, sink=dsn, config=config)

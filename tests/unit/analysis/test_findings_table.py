@@ -8,7 +8,7 @@ from datetime import timedelta
 from claudetop.analysis import findings as f
 from claudetop.analysis.aggregate import Aggregator
 from claudetop.analysis.rates import RateTable
-from claudetop.config import Config
+from claudetop.config import Config, config_from_data
 from claudetop.model import BatchState, BatchStatus, PolicyMode, PolicyName, PolicySet, PolicySetting
 from tests.unit.analysis.helpers import T0, TablePricer, ev, prefix
 
@@ -87,7 +87,7 @@ def test_blind_downshifting_fires_when_enforced_unvalidated() -> None:
     )
     a = _agg(routed)
     assert [x.id for x in f.find_blind_downshifting(a.tasks, enforce, Config())] == ["blind_downshifting"]
-    validated = Config.model_validate({"routing": {"validated_tasks": ["review"]}})
+    validated = config_from_data({"routing": {"validated_tasks": ["review"]}})
     assert f.find_blind_downshifting(a.tasks, enforce, validated) == []
     assert f.find_blind_downshifting(a.tasks, PolicySet(), Config()) == []
 
@@ -143,7 +143,7 @@ def test_ignoring_output_costs_fires_for_uncapped_output_heavy_task() -> None:
     assert found[0].id == "ignoring_output_costs"
     # 16,000 output tokens x $15 = $0.24; a quarter of requests hit max_tokens -> $0.06 a day
     assert found[0].monthly_impact_micros == round(60_000 * 30.4375)
-    capped = Config.model_validate({"output_caps": {"essay": 1000}})
+    capped = config_from_data({"output_caps": {"essay": 1000}})
     assert f.find_ignoring_output_costs(groups, RATES, capped, DAY) == []  # type: ignore[arg-type]
 
 

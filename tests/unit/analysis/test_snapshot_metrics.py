@@ -9,8 +9,17 @@ from datetime import UTC, datetime, timedelta
 from claudetop.analysis.aggregate import Aggregator
 from claudetop.analysis.rates import RateTable
 from claudetop.analysis.snapshot import build_snapshot
-from claudetop.config import Config
-from claudetop.model import BatchState, BatchStatus, Endpoint, PolicySet, Snapshot
+from claudetop.config import Config, config_from_data
+from claudetop.model import (
+    BatchState,
+    BatchStatus,
+    Endpoint,
+    PolicyMode,
+    PolicyName,
+    PolicySet,
+    PolicySetting,
+    Snapshot,
+)
 from tests.unit.analysis.helpers import T0, TablePricer, ev, prefix
 
 NOW = T0  # 2026-11-10 12:00 UTC
@@ -155,8 +164,10 @@ def test_a_scenario_that_moves_requests_to_an_unpriced_model_shows_no_saving_for
         [ev(-timedelta(minutes=m), task="extraction" if m % 2 else "chat", input_tokens=1000,
             output_tokens=100) for m in range(1, 41)]
     )  # fmt: skip
-    config = Config.model_validate({"routing": {"tiers": {"extraction": "claude-unreleased-9"}}})
-    routing = PolicySet.model_validate({"settings": {"routing": {"name": "routing", "mode": "shadow"}}})
+    config = config_from_data({"routing": {"tiers": {"extraction": "claude-unreleased-9"}}})
+    routing = PolicySet(
+        settings={PolicyName.ROUTING: PolicySetting(name=PolicyName.ROUTING, mode=PolicyMode.SHADOW)}
+    )
     snap = build_snapshot(agg, NOW, routing, config, RateTable(TablePricer()))
     rows = {r.name: r for r in snap.projection.scenarios}
     assert rows["enabled_policies"].monthly_cost_micros == rows["now"].monthly_cost_micros

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import textwrap
 from decimal import Decimal
 from pathlib import Path
-from typing import get_args, get_origin
+from typing import get_args, get_origin, get_type_hints
 
 import pytest
-from pydantic import BaseModel
 
 from claudetop.config import (
     EXIT_CONFIG,
@@ -45,16 +45,15 @@ def test_sample_config_loads_and_equals_the_defaults() -> None:
     assert SAMPLE.read_text() == sample_config_text()
 
 
-def _keys(model: type[BaseModel], prefix: str = "") -> list[str]:
+def _keys(section: type, prefix: str = "") -> list[str]:
     """Every key path of the schema, descending into sections and into tables of sections."""
     names = []
-    for name, field in model.model_fields.items():
+    for name, annotation in get_type_hints(section).items():
         names.append(prefix + name)
-        annotation = field.annotation
         if get_origin(annotation) is dict:
             annotation = get_args(annotation)[1]
             name += ".*"
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
             names += _keys(annotation, f"{prefix}{name}.")
     return names
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 import pytest
@@ -134,11 +135,11 @@ def test_book_from_a_config_pricing_section() -> None:
     config = config_from_text(
         '[pricing]\nresidency_multiplier = 1\n[pricing.models."claude-sonnet-4-6"]\nmultiplier = 0.8\n'
     )
-    book = PriceBook.from_overrides(**config.pricing.model_dump())
+    book = PriceBook.from_overrides(**dataclasses.asdict(config.pricing))
     assert book.cost(event("claude-sonnet-4-6", **TOK)) == micros(all_kinds(SONNET_4_6, *T) * CONTRACT)
     us = event("claude-opus-4-7", geo="us", **TOK)
     assert book.cost(us) == micros(all_kinds(OPUS_4_7, *T))  # residency 1: no surcharge
-    assert PriceBook.from_overrides(**config_from_text("").pricing.model_dump()) is default_pricebook()
+    assert PriceBook.from_overrides(**dataclasses.asdict(config_from_text("").pricing)) is default_pricebook()
     assert default_pricebook().cost(us) == micros(all_kinds(OPUS_4_7, *T) * US_ONLY)
 
 
