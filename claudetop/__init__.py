@@ -13,8 +13,9 @@ The names load on first use, so ``import claudetop`` stays cheap (no SDK import 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from claudetop._lazy import attributes
 from claudetop._version import __version__
 
 if TYPE_CHECKING:
@@ -33,15 +34,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'claudetop' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = attributes(__name__, _LAZY)
 
 
 __all__ = [

@@ -29,11 +29,14 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from claudetop.analysis.whatif import Replayable, ReplayedPrefix, ReplayEvent
-from claudetop.model import BatchState, PolicyMode, UsageEvent
-from claudetop.sources.history import History
+from claudetop.model import PolicyMode
+
+if TYPE_CHECKING:
+    from claudetop.model import BatchState, UsageEvent
+    from claudetop.sources.history import History
 
 __all__ = ["Aggregator", "Counts", "label", "merged"]
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -94,6 +93,8 @@ Runner = Callable[[str, dict[str, str], float], None]
 
 def run_in_background(command: str, env: dict[str, str], timeout_s: float) -> None:
     """Start ``command`` in a shell and return at once; a daemon thread reaps it or kills it on timeout."""
+    import subprocess  # only when a threshold is crossed
+
     try:
         proc = subprocess.Popen(
             command,

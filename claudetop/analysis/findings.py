@@ -12,12 +12,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from claudetop.analysis.aggregate import BatchPolls, Counts, PrefixStats, TaskStats, label
 from claudetop.analysis.rates import Rates, RateTable
 from claudetop.config import Config
-from claudetop.model import BatchState, Finding, Micros, PolicyMode, PolicyName, PolicySet, format_usd
+from claudetop.model import Finding, Micros, PolicyMode, PolicyName, PolicySet, format_usd
 from claudetop.model.snapshot import FindingId, Severity
+
+if TYPE_CHECKING:
+    from claudetop.model import BatchState
 
 MONTH_S = 30.4375 * 86_400
 _MIN_PERIOD_S = 3_600.0

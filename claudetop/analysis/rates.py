@@ -10,19 +10,31 @@ not part of these counterfactuals; actual costs always come from the events them
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Protocol
 
-from claudetop.model import Endpoint, Micros, UsageEvent
+from claudetop.model import Micros
 
 _PROBE_TOKENS = 100_000
 _PER_MTOK = 1_000_000 // _PROBE_TOKENS
 
 
 class Pricer(Protocol):
-    """What analysis needs from ``claudetop.pricing.PriceBook``."""
+    """What analysis needs from ``claudetop.pricing.PriceBook``: the list price of a call given by its
+    model, UTC day and tokens (``None`` when the model cannot be priced)."""
 
-    def cost(self, event: UsageEvent) -> Micros | None: ...
+    def message_cost(
+        self,
+        model: str | None,
+        day: date,
+        input_tokens: int,
+        output_tokens: int,
+        cache_write_5m: int,
+        cache_write_1h: int,
+        cache_read: int,
+        *,
+        batch: bool = False,
+    ) -> Micros | None: ...
 
 
 def _round_div(numerator: int, denominator: int) -> int:
@@ -57,26 +69,13 @@ class Rates:
         return _round_div(total, 1_000_000)
 
 
-_KINDS = (
-    "input_tokens",
-    "output_tokens",
-    "cache_write_5m_tokens",
-    "cache_write_1h_tokens",
-    "cache_read_tokens",
-)
-
-
 class RateTable:
     """Rates per (model, batch?) pair, looked up lazily and remembered; ``None`` for unpriced models."""
 
     def __init__(self, pricer: Pricer, at: datetime | None = None) -> None:
         self._pricer = pricer
-        self._at = at or datetime.now(UTC)
+        self._day = (at or datetime.now(UTC)).astimezone(UTC).date()
         self._rates: dict[tuple[str, bool], Rates | None] = {}
-
-    @property
-    def pricer(self) -> Pricer:
-        return self._pricer
 
     def get(self, model: str | None, batch: bool = False) -> Rates | None:
         if model is None:
@@ -88,16 +87,9 @@ class RateTable:
 
     def _probe(self, model: str, batch: bool) -> Rates | None:
         per_kind: list[int] = []
-        for kind in _KINDS:
-            probe = UsageEvent(
-                id="rate-probe",
-                ts=self._at,
-                model=model,
-                endpoint=Endpoint.BATCH_RESULT if batch else Endpoint.MESSAGES,
-                service_tier="batch" if batch else "standard",
-                **{kind: _PROBE_TOKENS},
-            )
-            cost = self._pricer.cost(probe)
+        for kind in range(5):
+            tokens = [_PROBE_TOKENS if k == kind else 0 for k in range(5)]
+            cost = self._pricer.message_cost(model, self._day, *tokens, batch=batch)
             if cost is None:
                 return None
             per_kind.append(cost * _PER_MTOK)

@@ -35,11 +35,7 @@ from claudetop.pricing import PriceBook
 from claudetop.sources import open_sources
 from claudetop.sources.checkpoints import CheckpointStore
 from claudetop.sources.claude_code import ClaudeCodeSource
-from claudetop.sources.history import History
-from claudetop.sources.jsonl import JsonlSource
-from claudetop.sources.sink import SinkSource
-from claudetop.sources.sink_history import read_sink_history
-from claudetop.sources.types import Source
+from claudetop.sources.types import HistorySource, Source
 
 SCHEMA_VERSION = 1
 
@@ -56,9 +52,7 @@ def open_report_sources(
 ) -> list[Source]:
     """Sources that read everything from the start. Claude Code transcripts replay their checkpoint
     (``$CLAUDETOP_STATE_DIR``) and parse only bytes added since, so a rerun over months of history is fast."""
-    sources: list[Source] = open_sources(sinks=sinks)
-    if jsonl:
-        sources.append(JsonlSource(list(jsonl)))
+    sources: list[Source] = open_sources(sinks=sinks, jsonl=jsonl)
     if claude_code is not None:
         sources.append(
             ClaudeCodeSource(
@@ -68,20 +62,28 @@ def open_report_sources(
     return sources
 
 
+def fold_histories(sources: Sequence[Source], agg: Aggregator) -> None:
+    """Fold what each source can hand over pre-aggregated (``HistorySource.take_history``): a SQLite
+    sink's whole history from SQL, Claude Code's from its checkpoint, so a report over millions of
+    rows or months of transcripts starts in seconds. Polls then continue after it."""
+    minute_span_s, detail_span_s = agg.minute_horizon.total_seconds(), agg.detail_horizon.total_seconds()
+    for source in sources:
+        if isinstance(source, HistorySource):
+            history = source.take_history(minute_span_s=minute_span_s, detail_span_s=detail_span_s)
+            if history is not None:
+                agg.add_history(history, source.name)
+
+
 def drain(
     sources: Sequence[Source], agg: Aggregator, max_polls: int = 10_000, policies: PolicySet | None = None
 ) -> PolicySet:
     """Poll every source until none has anything new; returns the last policy set seen (or ``policies``).
 
-    Claude Code transcripts are folded as one pre-aggregated history (``ClaudeCodeSource.take_history``,
-    which reads every transcript to its end): no ``UsageEvent`` per message of a long history, and
-    none read at all when the checkpoint already holds everything."""
+    Claude Code transcripts are not polled: their history (``fold_histories``) read every transcript to
+    its end, and a poll would only look at every file again."""
     policies = policies if policies is not None else PolicySet()
-    minute_span_s, detail_span_s = agg.minute_horizon.total_seconds(), agg.detail_horizon.total_seconds()
     for source in sources:
         if isinstance(source, ClaudeCodeSource):
-            history = source.take_history(minute_span_s=minute_span_s, detail_span_s=detail_span_s)
-            agg.add_history(history, source.name)
             continue
         for _ in range(max_polls):
             delta = source.poll()
@@ -93,32 +95,6 @@ def drain(
             if delta.policies is not None:
                 policies = delta.policies
     return policies
-
-
-def fold_unread_sink(sink: SinkSource, agg: Aggregator) -> History | None:
-    """Fold an unread SQLite sink's history into ``agg`` from SQL aggregates (``sources.sink_history``)
-    and return it, so the caller can continue after ``history.last_seq``; ``None`` (nothing folded)
-    when the sink was already read from or does not exist."""
-    if sink.events_read != 0 or not sink.path.exists():
-        return None
-    history = read_sink_history(
-        sink.path,
-        minute_span_s=agg.minute_horizon.total_seconds(),
-        detail_span_s=agg.detail_horizon.total_seconds(),
-    )
-    agg.add_history(history, sink.name)
-    return history
-
-
-def fold_sink_history(sources: Sequence[Source], agg: Aggregator) -> list[Source]:
-    """Fold each unread SQLite sink's history and replace its source by one that continues after it:
-    a report over millions of rows starts in seconds."""
-    out: list[Source] = []
-    for source in sources:
-        if isinstance(source, SinkSource) and (history := fold_unread_sink(source, agg)) is not None:
-            source = SinkSource(source.path, start_seq=history.last_seq)
-        out.append(source)
-    return out
 
 
 def _tokens(c: Counts) -> dict[str, int]:
@@ -366,7 +342,7 @@ def build_report(
     """Read every source in full and build the report; with ``alert_state`` (a file) budget thresholds
     fire once per month and run ``monitoring.alert_command`` (see ``analysis.budget``)."""
     agg = Aggregator(replay_cap=2_000_000, detail_horizon=timedelta(days=PROJECTION_WINDOW_DAYS + 1))
-    sources = fold_sink_history(sources, agg)
+    fold_histories(sources, agg)
     policies = drain(sources, agg)
     return report_for(
         agg,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from claudetop.analysis import findings as f
 from claudetop.analysis.aggregate import Aggregator, Counts, PrefixStats, label, merged
@@ -37,10 +38,12 @@ from claudetop.model import (
     Snapshot,
     SourceStatus,
     UnpricedModel,
-    UsageEvent,
 )
 from claudetop.model.snapshot import ScenarioName
 from claudetop.pricing import model_info
+
+if TYPE_CHECKING:
+    from claudetop.model import UsageEvent
 
 BURN_BUCKET_S = 300
 BURN_SPAN = timedelta(hours=3)

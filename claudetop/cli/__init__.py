@@ -90,6 +90,9 @@ def no_such_sink(command: str, targets: Iterable[str | Path]) -> bool:
     not exist, and return whether one did not. A read-only command checks first because opening a
     mistyped path would create an empty SQLite file there, and read nothing. A PostgreSQL URL is not a
     path: its server says whether it exists."""
+    targets = list(targets)
+    if not targets:
+        return False
     from claudetop.sinks import sink_exists
 
     missing = [str(t) for t in targets if not sink_exists(t)]

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import re
 import sys
-import tomllib
 import typing
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -16,6 +14,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from claudetop.config.locate import KeyPath, Origins, key_lines
 
 if TYPE_CHECKING:
+    import tomllib
+
     from pydantic import ValidationError
     from pydantic_core import ErrorDetails
 
@@ -113,6 +113,8 @@ def _describe(detail: ErrorDetails, loc: KeyPath, model: type) -> str:
         section, key = loc[:-1], loc[-1]
         where = f"[{_dotted(section)}]" if section else "the top level"
         message = f"unknown key {key!r} in {where}"
+        import difflib
+
         known = _known_keys(model, section)
         if close := difflib.get_close_matches(key, known, n=1):
             message += f" (did you mean {close[0]!r}?)"

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import tomllib
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -147,6 +146,8 @@ def _read(file: Path) -> str:
 
 
 def _parse(file: Path, text: str) -> dict[str, Any]:
+    import tomllib  # only when there is a file or an override to read
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
@@ -154,6 +155,8 @@ def _parse(file: Path, text: str) -> dict[str, Any]:
 
 
 def _env_value(raw: str) -> Any:
+    import tomllib
+
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:

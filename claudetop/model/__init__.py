@@ -1,13 +1,14 @@
-"""The domain types every layer shares. Depends on nothing in claudetop but itself."""
+"""The domain types every layer shares. Depends on nothing in claudetop but itself.
 
-from claudetop.model.batches import BatchState, BatchStatus
-from claudetop.model.events import (
-    Endpoint,
-    PolicyDecision,
-    PrefixFingerprint,
-    UsageEvent,
-    UtcDatetime,
-)
+The records validated where they come in (``UsageEvent``, ``BatchState`` and what they hold) are
+pydantic models and load on first use: a report over Claude Code transcripts never builds one, and
+need not import pydantic for them. Everything else here is plain dataclasses and enums.
+"""
+
+from typing import TYPE_CHECKING
+
+from claudetop._lazy import attributes
+from claudetop.model.batch_status import BatchStatus
 from claudetop.model.money import Micros, format_usd, micros_from_usd, usd, usd_str
 from claudetop.model.policies import (
     ParamValue,
@@ -37,6 +38,21 @@ from claudetop.model.snapshot import (
     Snapshot,
     SourceStatus,
     UnpricedModel,
+)
+
+if TYPE_CHECKING:
+    from claudetop.model.batches import BatchState
+    from claudetop.model.events import Endpoint, PolicyDecision, PrefixFingerprint, UsageEvent, UtcDatetime
+
+__getattr__ = attributes(
+    __name__,
+    {
+        "BatchState": "claudetop.model.batches",
+        **dict.fromkeys(
+            ("Endpoint", "PolicyDecision", "PrefixFingerprint", "UsageEvent", "UtcDatetime"),
+            "claudetop.model.events",
+        ),
+    },
 )
 
 __all__ = [

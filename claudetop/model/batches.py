@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from pydantic import BaseModel, ConfigDict, NonNegativeInt
 
+from claudetop.model.batch_status import BatchStatus
 from claudetop.model.events import UtcDatetime
 
-
-class BatchStatus(StrEnum):
-    IN_PROGRESS = "in_progress"
-    CANCELING = "canceling"
-    ENDED = "ended"
+__all__ = ["BatchState", "BatchStatus"]
 
 
 class BatchState(BaseModel):

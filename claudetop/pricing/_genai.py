@@ -23,8 +23,10 @@ price periods it priced before, such as a ``claudetop report`` rerun, never load
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from bisect import bisect_right
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -190,10 +192,25 @@ def _prices_from_json(data: Any) -> TieredPrices | None:
     )
 
 
+_DIST_INFO = re.compile(r"genai_prices-(.+)\.dist-info")
+
+
 @cache
 def source_version() -> str:
-    """The installed genai-prices version, read from its package metadata without importing it (its
-    data takes a fifth of a second to load): a saved price is reused only under the same prices."""
+    """The installed genai-prices version, without importing the library (its data takes a fifth of a
+    second to load): a saved price is reused only under the same prices.
+
+    Read from the one ``genai_prices-<version>.dist-info`` beside the package, where pip installs it;
+    otherwise (an editable or unusual install) from the package metadata, which costs more to load."""
+    from importlib.util import find_spec
+
+    spec = find_spec("genai_prices")
+    locations = list(spec.submodule_search_locations or ()) if spec is not None else []
+    if locations:
+        with suppress(OSError):
+            found = [m for n in os.listdir(Path(locations[0]).parent) if (m := _DIST_INFO.fullmatch(n))]
+            if len(found) == 1:
+                return found[0][1]
     from importlib.metadata import PackageNotFoundError, version
 
     try:

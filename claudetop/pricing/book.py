@@ -351,16 +351,17 @@ class PriceBook:
         cache_write_1h: int,
         cache_read: int,
         *,
+        batch: bool = False,
         fast: bool = False,
         us_geo: bool = False,
         web_searches: int = 0,
     ) -> Micros | None:
-        """``cost`` of a standard-tier (not batch) Messages API call given by its model, UTC day, tokens
-        and web searches alone, at fast-mode prices when ``fast`` and with the US-only inference
+        """``cost`` of a Messages API call given by its model, UTC day, tokens and web searches alone, at
+        batch rates when ``batch``, fast-mode prices when ``fast`` and with the US-only inference
         premium when ``us_geo``: a reader of long histories prices each message without building a
         ``UsageEvent`` for it."""
         tokens = (input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read)
-        return self._price(model, day, False, us_geo, fast, *tokens, web_searches)
+        return self._price(model, day, batch, us_geo, fast, *tokens, web_searches)
 
     def cost(self, event: UsageEvent) -> Micros | None:
         """What the event was billed, in micro-dollars; ``None`` when its model cannot be priced.

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import secrets
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,7 +90,7 @@ class CheckpointStore:
     def save(self, kind: str, identity: str, state: dict[str, Any], body: Any | None = None) -> None:
         path = self.path_for(kind, identity)
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        token = None if body is None else secrets.token_hex(8)
+        token = None if body is None else os.urandom(8).hex()
         document = {"format": FORMAT_VERSION, "identity": identity, "state": state, "body": token}
         parts = [orjson.dumps(document, option=orjson.OPT_NON_STR_KEYS), b"\n"]
         if token is not None:

@@ -35,15 +35,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from claudetop._version import __version__
-from claudetop.model import UsageEvent
 from claudetop.pricing import PriceBook, default_pricebook
 from claudetop.sources.checkpoints import CheckpointStore, Saved
 from claudetop.sources.claude_code_scan import Record, scan_spans, split_file, workers_for
-from claudetop.sources.history import History
-from claudetop.sources.jsonl import (
+from claudetop.sources.follow import (
     Chunk,
     FileState,
     GarbageLog,
@@ -51,8 +49,12 @@ from claudetop.sources.jsonl import (
     count_newlines,
     unreadable_message,
 )
+from claudetop.sources.history import History
 from claudetop.sources.progress import Progress
 from claudetop.sources.types import SourceDelta, SourceHealth
+
+if TYPE_CHECKING:
+    from claudetop.model import UsageEvent
 
 SOURCE_NAME = "claude_code"
 
@@ -589,6 +591,8 @@ class ClaudeCodeSource:
         self._priced_upto = len(entries)
 
     def _event(self, entry: Entry) -> UsageEvent:
+        from claudetop.model import UsageEvent  # pydantic: loaded by the readers that build events
+
         return UsageEvent(
             id=entry.event_id,
             ts=datetime.fromisoformat(entry.ts),

@@ -13,7 +13,6 @@ The per-line rules are ccusage's (see ``claudetop.sources.claude_code``).
 from __future__ import annotations
 
 import itertools
-import multiprocessing
 import os
 import re
 import sys
@@ -25,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from claudetop.sources.jsonl import count_newlines
+from claudetop.sources.follow import count_newlines
 
 USAGE_MARKER = b'"usage":{'
 _NULL_KEYS = frozenset(
@@ -336,6 +335,8 @@ def workers_for(total_bytes: int) -> int:
     """
     if total_bytes < PARALLEL_MIN_BYTES or threading.active_count() > 1:
         return 1
+    import multiprocessing  # only for a read worth forking for
+
     if "fork" not in multiprocessing.get_all_start_methods():
         return 1
     return max(1, min(os.cpu_count() or 1, 8))
@@ -346,6 +347,8 @@ def scan_spans(spans: Sequence[Span], workers: int) -> Iterator[SpanResult]:
     if workers <= 1 or len(spans) <= 1:
         yield from map(scan_span, spans)
         return
+    import multiprocessing
+
     chunksize = max(1, len(spans) // (workers * 16))
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         yield from pool.imap(scan_span, spans, chunksize)

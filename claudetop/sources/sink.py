@@ -23,8 +23,9 @@ from typing import Any
 from claudetop.model import BatchState, PolicyName, PolicySet, PolicySetting, UsageEvent
 from claudetop.sinks.schema import row_to_batch, row_to_event
 from claudetop.sources.checkpoints import CheckpointStore
+from claudetop.sources.history import History
 from claudetop.sources.progress import Progress
-from claudetop.sources.sink_history import connect_readonly, deferred_queue_depth
+from claudetop.sources.sink_history import connect_readonly, deferred_queue_depth, read_sink_history
 from claudetop.sources.types import SourceDelta, SourceHealth
 
 BATCH_ROWS = 20_000
@@ -121,6 +122,18 @@ class SinkSource:
         self._error_at = datetime.now(UTC)
 
     # --- polling ---------------------------------------------------------------------------
+
+    def take_history(self, *, minute_span_s: float, detail_span_s: float) -> History | None:
+        """The whole sink from SQL aggregates (``sources.sink_history``), if nothing was read from it
+        yet and it exists; polls then continue after the history's last ``seq``: a report or monitor
+        over millions of rows starts in seconds."""
+        if self.events_read != 0 or not self.path.exists():
+            return None
+        history = read_sink_history(self.path, minute_span_s=minute_span_s, detail_span_s=detail_span_s)
+        self._last_seq = history.last_seq
+        self._start_at_end = False
+        self.events_read = history.events
+        return history
 
     def poll(self) -> SourceDelta:
         delta = SourceDelta()

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from claudetop.model import BatchState, PolicySet, SourceStatus, UsageEvent
+from claudetop.model import PolicySet, SourceStatus
+
+if TYPE_CHECKING:
+    from claudetop.model import BatchState, UsageEvent
+    from claudetop.sources.history import History
 
 SourceHealth = SourceStatus
 """A source's health is exactly what the header's source list shows (``Snapshot.header.sources``)."""
@@ -46,3 +50,16 @@ class Source(Protocol):
     def poll(self) -> SourceDelta: ...
 
     def health(self) -> SourceHealth: ...
+
+
+@runtime_checkable
+class HistorySource(Source, Protocol):
+    """A source that can hand over what it holds so far pre-aggregated (``sources.history``) instead of
+    as events, for a reader that starts over a long past: a SQLite sink (from SQL), Claude Code
+    transcripts (from their checkpoint)."""
+
+    def take_history(self, *, minute_span_s: float, detail_span_s: float) -> History | None:
+        """Everything read so far, with minute buckets for ``minute_span_s`` before the newest event
+        and detail rows for ``detail_span_s``; later polls yield only what comes after. ``None`` when
+        the source has handed events out already, or has nothing to hand over this way."""
+        ...

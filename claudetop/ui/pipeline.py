@@ -20,7 +20,6 @@ from claudetop.analysis.aggregate import Aggregator
 from claudetop.analysis.budget import BudgetAlerts
 from claudetop.analysis.projection import present
 from claudetop.analysis.rates import RateTable
-from claudetop.analysis.report import fold_unread_sink
 from claudetop.analysis.snapshot import Scenarios, build_snapshot
 from claudetop.config import Config
 from claudetop.model import Micros, PolicyChange, PolicyMode, PolicyName, PolicySet, Snapshot, UsageEvent
@@ -104,15 +103,18 @@ class Pipeline:
         return self._build(self.aggregator, preview=False)
 
     def _fold_history(self) -> None:
-        """Each unread SQLite sink's history from SQL aggregates, then a source that continues after it
-        (as ``analysis.report.fold_sink_history``, keeping the count of events the history held)."""
+        """Each unread SQLite sink's history from SQL aggregates (``SinkSource.take_history``); the sink
+        then continues after it, in bounded polls."""
         agg = self.aggregator
-        for i, source in enumerate(self.sources):
-            if isinstance(source, SinkSource) and (history := fold_unread_sink(source, agg)) is not None:
-                follower = SinkSource(source.path, start_seq=history.last_seq, max_rows_per_poll=POLL_ROWS)
-                follower.events_read = history.events
-                self._caught_up.add(id(follower))
-                self.sources[i] = follower  # at once: a later sink failing must not fold this one twice
+        minute_span_s, detail_span_s = agg.minute_horizon.total_seconds(), agg.detail_horizon.total_seconds()
+        for source in self.sources:
+            if not isinstance(source, SinkSource):
+                continue
+            history = source.take_history(minute_span_s=minute_span_s, detail_span_s=detail_span_s)
+            if history is not None:
+                agg.add_history(history, source.name)
+                source.max_rows_per_poll = POLL_ROWS
+                self._caught_up.add(id(source))
 
     def _build(self, aggregator: Aggregator, *, preview: bool) -> Snapshot:
         """A snapshot of ``aggregator``; a preview (part of the history) neither keeps its what-if

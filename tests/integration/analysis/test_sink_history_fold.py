@@ -168,3 +168,26 @@ def test_source_started_at_last_seq_adds_only_newer_events(tmp_path: Path) -> No
     reference = Aggregator()
     reference.add(events)
     assert agg.total().as_tuple() == reference.total().as_tuple()
+
+
+def test_a_sink_hands_over_its_history_once_then_polls_only_newer_events(tmp_path: Path) -> None:
+    events = _stream()
+    sink = open_sink(tmp_path / "s.db")
+    sink.write_events(events[:300])
+    source = SinkSource(tmp_path / "s.db")
+    history = source.take_history(minute_span_s=48 * 3600, detail_span_s=86400)
+    assert history is not None and history.events == 300 and source.events_read == 300
+    assert source.take_history(minute_span_s=48 * 3600, detail_span_s=86400) is None  # handed over already
+    sink.write_events(events[300:])
+    sink.close()
+    agg = Aggregator()
+    agg.add_history(history)
+    delta = source.poll()
+    source.close()
+    assert [e.id for e in delta.events] == [e.id for e in events[300:]]
+    agg.add(delta.events)
+    reference = Aggregator()
+    reference.add(events)
+    assert agg.total().as_tuple() == reference.total().as_tuple()
+    missing = SinkSource(tmp_path / "none.db")
+    assert missing.take_history(minute_span_s=48 * 3600, detail_span_s=86400) is None

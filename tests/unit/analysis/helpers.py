@@ -8,7 +8,7 @@ Batch results cost half of every rate.
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -26,20 +26,23 @@ class TablePricer:
     """Linear pricing from ``PRICES``: the analysis layer's stand-in for the price book."""
 
     def cost(self, event: UsageEvent) -> int | None:
-        row = PRICES.get(event.model or "")
+        return self.message_cost(
+            event.model,
+            event.ts.date(),
+            event.input_tokens,
+            event.output_tokens,
+            event.cache_write_5m_tokens,
+            event.cache_write_1h_tokens,
+            event.cache_read_tokens,
+            batch=event.is_batch,
+        )
+
+    def message_cost(self, model: str | None, day: date, *tokens: int, batch: bool = False) -> int | None:
+        row = PRICES.get(model or "")
         if row is None:
             return None
-        i, o, w5, w1, r = (Decimal(x) for x in row)
-        usd = (
-            event.input_tokens * i
-            + event.output_tokens * o
-            + event.cache_write_5m_tokens * w5
-            + event.cache_write_1h_tokens * w1
-            + event.cache_read_tokens * r
-        ) / 1_000_000
-        if event.is_batch:
-            usd /= 2
-        return micros_from_usd(usd)
+        usd = sum(n * Decimal(price) for n, price in zip(tokens, row, strict=True)) / 1_000_000
+        return micros_from_usd(usd / 2 if batch else usd)
 
 
 def sha(text: str) -> str:

@@ -111,3 +111,10 @@ def test_answers_of_other_versions_damaged_ones_and_unwritable_files_are_not_tru
     blocked = tmp_path / "file-not-dir"
     blocked.write_text("")
     assert _price_some(blocked / "prices.json") == live  # cannot be written: priced all the same
+
+
+def test_the_version_answers_are_kept_under_is_the_installed_one() -> None:
+    from importlib.metadata import version
+
+    _genai.source_version.cache_clear()
+    assert _genai.source_version() == version("genai-prices")
