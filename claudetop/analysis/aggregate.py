@@ -344,7 +344,7 @@ class Aggregator:
         """Fold a source's pre-aggregated history (``claudetop.sources.history``): a sink's from SQL
         (``sources.sink_history``), Claude Code's from its checkpoint (``ClaudeCodeSource.take_history``).
 
-        Call it once per source before folding anything newer from it (``SinkSource(start_seq=...)``)."""
+        Call it once per source, before folding anything newer from it."""
         if not history.events:
             return
         self.events_folded += history.events

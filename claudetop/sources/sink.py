@@ -44,9 +44,7 @@ class SinkSource:
         checkpoints: CheckpointStore | None = None,
         start_at_end: bool = False,
         max_rows_per_poll: int = 200_000,
-        start_seq: int | None = None,
     ) -> None:
-        """``start_seq``: read only events after it (where ``sink_history.read_sink_history`` ended)."""
         self.path = Path(path).expanduser().absolute()
         self.name = f"sqlite:{self.path}"
         self.max_rows_per_poll = max_rows_per_poll
@@ -74,9 +72,6 @@ class SinkSource:
                 self._created_at = saved.get("created_at")
                 self._last_seq = int(saved["seq"])
                 self._start_at_end = False
-        if start_seq is not None:
-            self._last_seq = start_seq
-            self._start_at_end = False
 
     # --- connection management -----------------------------------------------------------
 

@@ -6,7 +6,7 @@ SQLite computes the bucket sums (``GROUP BY`` per bucket and group, in C); only 
 newest ``live`` rows (as ``UsageEvent``\\ s) travel to Python one by one.
 
 Everything is read up to one ``last_seq`` inside one read transaction, so the parts agree with each
-other, and a ``SinkSource(path, start_seq=last_seq)`` continues exactly where the history ends.
+other, and a ``SinkSource`` that handed it over (``take_history``) continues exactly where it ends.
 """
 
 from __future__ import annotations
