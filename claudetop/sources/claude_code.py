@@ -500,15 +500,17 @@ class ClaudeCodeSource:
             self.save_checkpoint()
         return out
 
-    def take_history(self, *, minute_span_s: float, detail_span_s: float) -> History:
+    def take_history(self, *, minute_span_s: float, detail_span_s: float) -> History | None:
         """Read every transcript to its end and hand everything counted so far over at once, aggregated
         (``Aggregator.add_history``): minute buckets for the ``minute_span_s`` before the newest message,
         hours before that, and detail rows for the last ``detail_span_s``. Later polls yield only what
-        comes after.
+        comes after; ``None`` once messages were handed out (by a poll or an earlier history).
 
         For one-shot readers (``claudetop report``): messages still streaming are taken as they stand.
         When nothing was added since the checkpoint, its saved history is returned without restoring a
         single message."""
+        if self.events_read != 0 or self._restored_emitted:
+            return None
         stats, pending = self._pending()
         fold = self._fold if not pending else None
         if fold is not None and fold.get("spans") != [minute_span_s, detail_span_s]:

@@ -21,7 +21,9 @@ ALL_S = 3650 * 86400.0
 
 
 def _history(source: ClaudeCodeSource, detail_s: float = ALL_S) -> History:
-    return source.take_history(minute_span_s=MINUTES_S, detail_span_s=detail_s)
+    history = source.take_history(minute_span_s=MINUTES_S, detail_span_s=detail_s)
+    assert history is not None
+    return history
 
 
 def _detail(history: History) -> dict[str, dict[str, object]]:
@@ -110,6 +112,10 @@ def test_later_polls_after_a_history_yield_only_new_messages(tmp_path: Path) -> 
         handle.write(assistant_line("msgLate", "2025-11-03T11:00:00.000Z", 9) + "\n")
     assert [e.output_tokens for e in source.poll().events] == [9]
     assert source.poll().events == [] and source.events_read == 5
+    assert source.take_history(minute_span_s=MINUTES_S, detail_span_s=ALL_S) is None  # handed out already
+    polled = ClaudeCodeSource([tmp_path / "claude"], settle_s=0)
+    assert len(polled.poll().events) == 5
+    assert polled.take_history(minute_span_s=MINUTES_S, detail_span_s=ALL_S) is None
 
 
 def test_a_checkpoint_replaced_before_its_messages_are_needed_is_read_again_from_the_start(
