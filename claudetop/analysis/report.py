@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from claudetop.analysis.aggregate import Aggregator, Counts, label
 from claudetop.analysis.budget import budget_alerts_for
@@ -39,6 +39,8 @@ from claudetop.sources.types import HistorySource, Source
 
 SCHEMA_VERSION = 1
 
+S = TypeVar("S", bound=Source)
+
 
 def pricebook_for(config: Config) -> PriceBook:
     return PriceBook.from_overrides(**dataclasses.asdict(config.pricing))
@@ -62,16 +64,20 @@ def open_report_sources(
     return sources
 
 
-def fold_histories(sources: Sequence[Source], agg: Aggregator) -> None:
+def fold_histories(sources: Sequence[S], agg: Aggregator) -> list[S]:
     """Fold what each source can hand over pre-aggregated (``HistorySource.take_history``): a SQLite
     sink's whole history from SQL, Claude Code's from its checkpoint, so a report over millions of
-    rows or months of transcripts starts in seconds. Polls then continue after it."""
+    rows or months of transcripts starts in seconds. Polls then continue after it. Returns the sources
+    that handed a history over."""
     minute_span_s, detail_span_s = agg.minute_horizon.total_seconds(), agg.detail_horizon.total_seconds()
+    folded: list[S] = []
     for source in sources:
         if isinstance(source, HistorySource):
             history = source.take_history(minute_span_s=minute_span_s, detail_span_s=detail_span_s)
             if history is not None:
                 agg.add_history(history, source.name)
+                folded.append(source)
+    return folded
 
 
 def drain(

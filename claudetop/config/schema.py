@@ -31,6 +31,8 @@ class Rule:
 
     def __get_pydantic_core_schema__(self, source: Any, handler: Callable[[Any], Any]) -> Any:
         schema = handler(source)
+        if str(schema.get("type", "")).startswith("function"):
+            raise TypeError("a Rule must come before any Check in Annotated: it constrains the value itself")
         schema.update(self.constraints)
         return schema
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
+
+from claudetop.model.times import json_time
 
 
 class PolicyMode(StrEnum):
@@ -49,13 +51,12 @@ def _params(value: Any) -> dict[str, ParamValue]:
 
 
 def _time(value: Any) -> datetime | None:
-    """A row's timestamp: ISO 8601 text (``Z`` allowed) or a datetime; it must carry its timezone."""
+    """A row's timestamp: ISO 8601 text (``Z`` allowed) or a datetime; one without a timezone is UTC,
+    as claudetop stores every time."""
     if value is None:
         return None
     when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    if when.tzinfo is None:
-        raise ValueError(f"timestamp without a timezone: {value!r}")
-    return when
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def _text(value: Any) -> str | None:
@@ -87,7 +88,7 @@ class PolicySetting:
             "name": self.name.value,
             "mode": self.mode.value,
             "params": self.params,
-            "updated_at": _json_time(self.updated_at),
+            "updated_at": json_time(self.updated_at),
             "updated_by": self.updated_by,
         }
 
@@ -107,13 +108,13 @@ class PolicyChange:
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> PolicyChange:
         """A ``policy_audit`` table row; ``ValueError`` saying what is wrong with it."""
-        at = _time(row["at"])
-        if at is None:
-            raise ValueError("audit row without a time")
+        at, by = _time(row["at"]), row["by"]
+        if at is None or by is None:
+            raise ValueError("audit row without a time or an author")
         return cls(
             name=PolicyName(row["name"]),
             at=at,
-            by=str(row["by"]),
+            by=str(by),
             from_mode=PolicyMode(row["from_mode"]),
             to_mode=PolicyMode(row["to_mode"]),
             params=_params(row["params"]),
@@ -123,17 +124,13 @@ class PolicyChange:
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name.value,
-            "at": _json_time(self.at),
+            "at": json_time(self.at),
             "by": self.by,
             "from_mode": self.from_mode.value,
             "to_mode": self.to_mode.value,
             "params": self.params,
             "reason": self.reason,
         }
-
-
-def _json_time(at: datetime | None) -> str | None:
-    return None if at is None else at.isoformat().replace("+00:00", "Z")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

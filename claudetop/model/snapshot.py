@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from claudetop.model.money import Micros
 from claudetop.model.policies import ParamValue, PolicyMode, PolicyName
+from claudetop.model.times import json_time
 
 # --- header ---------------------------------------------------------------------------------
 
@@ -39,15 +40,14 @@ class SourceStatus:
     last_error_at: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The report's form: plain JSON values, the time as ISO 8601 with ``Z`` for UTC."""
-        at = self.last_error_at
+        """The report's form: plain JSON values."""
         return {
             "name": self.name,
             "ok": self.ok,
             "message": self.message,
             "events_read": self.events_read,
             "garbage_lines": self.garbage_lines,
-            "last_error_at": None if at is None else at.isoformat().replace("+00:00", "Z"),
+            "last_error_at": json_time(self.last_error_at),
         }
 
 

@@ -22,6 +22,7 @@ price periods it priced before, such as a ``claudetop report`` rerun, never load
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
@@ -102,10 +103,10 @@ class PublishedModel:
 class _Memo:
     """What the price source answered, by question, in a JSON file shared by every claudetop process.
 
-    Reused only under the genai-prices and claudetop versions that wrote it (either may price
-    differently). Nothing here may fail a caller: a file that cannot be read is an empty memo, one that
-    cannot be written is left as it was. Two processes adding answers at once may lose one of them,
-    which is only asked again."""
+    Reused only under the genai-prices version, claudetop version and pricing code that wrote it (each
+    may price differently). Nothing here may fail a caller: a file that cannot be read is an empty
+    memo, one that cannot be written is left as it was. Two processes adding answers at once may lose
+    one of them, which is only asked again."""
 
     def __init__(self) -> None:
         self.path: Path | None = None
@@ -115,7 +116,7 @@ class _Memo:
         self.path, self._answers = path, None
 
     def _valid_for(self) -> str:
-        return f"genai-prices {source_version()}; claudetop {__version__}"
+        return f"genai-prices {source_version()}; claudetop {__version__}; rules {rules_digest()}"
 
     def _read(self) -> dict[str, Any]:
         if self.path is None:
@@ -136,7 +137,7 @@ class _Memo:
         if question in self._answers:
             try:
                 return decode(self._answers[question])
-            except (TypeError, ValueError, ArithmeticError):
+            except (TypeError, ValueError, ArithmeticError, LookupError):
                 pass  # not written by this code: asked again, and overwritten
         answer = ask()
         if self.path is not None:
@@ -193,6 +194,22 @@ def _prices_from_json(data: Any) -> TieredPrices | None:
 
 
 _DIST_INFO = re.compile(r"genai_prices-(.+)\.dist-info")
+_RULES = ("_genai.py", "book.py")
+"""The modules that turn the library's prices into claudetop's (this one's conversions and batch and
+fast-mode rules, the price book's multipliers and overrides)."""
+
+
+@cache
+def rules_digest() -> str:
+    """A digest of the pricing code itself: answers and costs that older code computed are not reused,
+    even where the version number did not change (a working copy)."""
+    digest = hashlib.blake2b(digest_size=8)
+    for name in _RULES:
+        try:
+            digest.update(Path(__file__).with_name(name).read_bytes())
+        except OSError:
+            digest.update(name.encode())
+    return digest.hexdigest()
 
 
 @cache

@@ -77,12 +77,18 @@ class ModelPriceOverride:
     multiplier: Decimal = Decimal(1)
 
     def __post_init__(self) -> None:
+        """Prices given as numbers or text are read as decimals (a float by its shortest spelling, as
+        config files and JSON write it); a negative price or a multiplier of 0 is refused."""
         for f in fields(self):
             value = getattr(self, f.name)
-            if value is not None and not isinstance(value, Decimal):
-                raise TypeError(f"{f.name} must be a Decimal, got {value!r}")
-            if value is not None and (value <= 0 if f.name == "multiplier" else value < 0):
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, Decimal | int | float | str):
+                raise TypeError(f"{f.name} must be a number, got {value!r}")
+            number = value if isinstance(value, Decimal) else Decimal(str(value))
+            if not number.is_finite() or (number <= 0 if f.name == "multiplier" else number < 0):
                 raise ValueError(f"{f.name} must be {'positive' if f.name == 'multiplier' else '>= 0'}")
+            object.__setattr__(self, f.name, number)
 
     def key(self) -> str:
         """Equal for overrides that price alike, for ``PriceBook.fingerprint``."""
@@ -239,7 +245,8 @@ class PriceBook:
         """Equal for two books that price every event alike (same overrides, multiplier and published
         prices): what a cache of computed costs is keyed on."""
         overrides = sorted((m, o.key()) for m, o in self._overrides.items())
-        return f"genai-prices {_genai.source_version()}; residency {self.residency_multiplier}; {overrides}"
+        published = f"genai-prices {_genai.source_version()}; rules {_genai.rules_digest()}"
+        return f"{published}; residency {self.residency_multiplier}; {overrides}"
 
     # --- model lookups -------------------------------------------------------------------------
 

@@ -4,8 +4,8 @@ One file per source identity (the kind and the paths it reads), written atomical
 ``os.replace``) so a crash leaves the previous checkpoint, never half of one. A file holds a *head*
 (what the source needs at every start: file offsets, a summary of what was read) on its first line
 and, optionally, a *body* (what it needs only when there is something new to read: every counted
-message of a long history) on the second. ``load`` parses the head alone; ``Saved.body`` parses the
-body later, and only if the file still is the one the head came from.
+message of a long history) on the second. ``load`` reads the whole file but parses the head alone;
+``Saved.body`` parses the body later, from those same bytes, so head and body are always one save's.
 
 A checkpoint that cannot be read or carries another format version is ignored: the source then reads
 from the beginning, which is slower but still exact.
@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ import orjson
 
 from claudetop.config import state_dir
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 
 def default_checkpoint_dir(env: dict[str, str] | None = None) -> Path:
@@ -34,29 +34,17 @@ def default_checkpoint_dir(env: dict[str, str] | None = None) -> Path:
 
 @dataclass(frozen=True, slots=True)
 class Saved:
-    """A loaded head, and the way to its body."""
+    """A loaded head, and the body that was saved with it, not parsed yet."""
 
     state: dict[str, Any]
-    path: Path
-    token: bytes | None
-    """Written before the body, and in the head that goes with it; ``None``: saved without a body."""
+    raw_body: bytes = field(repr=False)
 
     def body(self) -> Any | None:
-        """The body saved with this head, or ``None`` if there is none, it cannot be read, or the file has
-        been replaced since the head was read (another process saved a newer checkpoint)."""
-        if self.token is None:
+        """The body saved with this head; ``None`` if it was saved without one or cannot be parsed."""
+        if not self.raw_body:
             return None
         try:
-            with open(self.path, "rb") as handle:
-                handle.readline()
-                data = handle.read()
-        except OSError:
-            return None
-        marker = self.token + b" "
-        if not data.startswith(marker):
-            return None
-        try:
-            return orjson.loads(memoryview(data)[len(marker) :])
+            return orjson.loads(self.raw_body)
         except orjson.JSONDecodeError:
             return None
 
@@ -74,27 +62,28 @@ class CheckpointStore:
     def load(self, kind: str, identity: str) -> Saved | None:
         path = self.path_for(kind, identity)
         try:
-            with open(path, "rb") as handle:
-                data = orjson.loads(handle.readline())
-        except (OSError, orjson.JSONDecodeError):
+            data = path.read_bytes()
+        except OSError:
             return None
-        if not isinstance(data, dict):
+        head, _newline, body = data.partition(b"\n")
+        try:
+            document = orjson.loads(head)
+        except orjson.JSONDecodeError:
             return None
-        if data.get("format") != FORMAT_VERSION or data.get("identity") != identity:
+        if not isinstance(document, dict):
             return None
-        state, token = data.get("state"), data.get("body")
-        if not isinstance(state, dict) or not (token is None or isinstance(token, str)):
+        if document.get("format") != FORMAT_VERSION or document.get("identity") != identity:
             return None
-        return Saved(state, path, None if token is None else token.encode())
+        state = document.get("state")
+        return Saved(state, body) if isinstance(state, dict) else None
 
     def save(self, kind: str, identity: str, state: dict[str, Any], body: Any | None = None) -> None:
         path = self.path_for(kind, identity)
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        token = None if body is None else os.urandom(8).hex()
-        document = {"format": FORMAT_VERSION, "identity": identity, "state": state, "body": token}
+        document = {"format": FORMAT_VERSION, "identity": identity, "state": state}
         parts = [orjson.dumps(document, option=orjson.OPT_NON_STR_KEYS), b"\n"]
-        if token is not None:
-            parts += [token.encode(), b" ", orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)]
+        if body is not None:
+            parts.append(orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS))
         fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=f".{path.name}.")
         try:
             with os.fdopen(fd, "wb") as handle:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -59,7 +59,8 @@ if TYPE_CHECKING:
 SOURCE_NAME = "claude_code"
 
 _ENTRIES_FORMAT = 4
-"""Bumped when ``Entry.to_json`` changes; an older checkpoint is not restored (the files are read again).
+"""Bumped when ``Entry.to_json`` or ``fold_of``'s summary changes; an older checkpoint is not restored
+(the files are read again).
 A checkpoint written by another claudetop version is not restored either: which lines count, and how,
 may have changed with it."""
 
@@ -391,6 +392,16 @@ def history_from_fold(fold: Mapping[str, Any]) -> History:
     )  # fmt: skip
 
 
+def _from_saved(fold: Mapping[str, Any] | None) -> History | None:
+    """``history_from_fold`` of a checkpoint's summary; ``None`` for none, or one not of this shape."""
+    if fold is None:
+        return None
+    try:
+        return history_from_fold(fold)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 class _SpanFollower(LineFollower):
     """``LineFollower``'s bookkeeping (new inodes, truncation, forgotten files) without its reading:
     the ranges still to read are collected for ``scan_spans``, which reads them in worker processes.
@@ -404,9 +415,12 @@ class _SpanFollower(LineFollower):
             raise AssertionError("_SpanFollower reads nothing itself")
         return self._pending
 
-    def _read_file(self, state: FileState, size: int, progress: Progress | None) -> Iterator[Chunk]:
+    def _read_file(
+        self, state: FileState, size: int, progress: Progress | None
+    ) -> Generator[Chunk, None, bool]:
         self._pending.append(state)
         yield from ()
+        return False  # read later, by scan_spans; ClaudeCodeSource marks what it consumed
 
 
 class ClaudeCodeSource:
@@ -515,13 +529,13 @@ class ClaudeCodeSource:
         fold = self._fold if not pending else None
         if fold is not None and fold.get("spans") != [minute_span_s, detail_span_s]:
             fold = None
-        if fold is None:
+        history = _from_saved(fold)
+        if history is None:
             stats, pending = self._with_entries(stats, pending)
             self._read_new(pending)
-            fold = fold_of(self.dedupe.entries, self._cost_of_entry, minute_span_s, detail_span_s)
-            self._fold = fold
+            self._fold = fold_of(self.dedupe.entries, self._cost_of_entry, minute_span_s, detail_span_s)
             self._dirty = True
-        history = history_from_fold(fold)
+            history = history_from_fold(self._fold)
         self._restored_emitted = True
         for entry in self.dedupe.entries:
             entry.emitted = True
@@ -541,7 +555,7 @@ class ClaudeCodeSource:
         self, stats: list[tuple[str, os.stat_result]], pending: list[FileState]
     ) -> tuple[list[tuple[str, os.stat_result]], list[FileState]]:
         """``(stats, pending)`` once the checkpoint's messages are restored: the same, or, when they could
-        not be (the checkpoint was replaced or damaged meanwhile), everything from the start."""
+        not be (a damaged checkpoint), what is left to read after reading again."""
         if self._unloaded is None or self._load_entries():
             return stats, pending
         return self._pending()
@@ -557,9 +571,12 @@ class ClaudeCodeSource:
         project_cache: dict[str, str] = {}
         cost_of = self._cost_of_entry
         add = self.dedupe.add_record
+        unfinished: set[tuple[int, int]] = set()
         for result in scan_spans(spans, workers):
             span = result.span
             state = states[(span.dev, span.ino)]
+            if result.unreadable is not None or not result.same_file:
+                unfinished.add((span.dev, span.ino))
             if result.unreadable is not None:
                 self.follower.unreadable[span.path] = result.unreadable
                 continue
@@ -582,6 +599,9 @@ class ClaudeCodeSource:
             self._dirty = True
             self._fold = None
             self._price_new()
+        for (dev, ino), state in states.items():
+            if (dev, ino) not in unfinished:
+                state.consumed()
 
     def _price_new(self) -> None:
         """Price the entries added since the last call, while the workers still scan: a message's
@@ -676,17 +696,15 @@ class ClaudeCodeSource:
 
     def _load_entries(self) -> bool:
         """Restore the checkpoint's messages (saved prices only under an equal price book); ``False`` when
-        they cannot be read, after forgetting the whole checkpoint, so the files are read again from
-        their start: slower, still exact."""
+        they cannot be parsed (a damaged file), after reading again what the checkpoint had read
+        (``_read_again``): slower, still exact."""
         saved, self._unloaded = self._unloaded, None
         if saved is None:
             return True
         body = saved.body()
         items = body.get("entries") if isinstance(body, dict) else None
         if not isinstance(items, list):
-            self.follower.files.clear()
-            self.garbage = GarbageLog()
-            self._fold = None
+            self._read_again()
             return False
         entries = [Entry.from_json(item) for item in items]
         if saved.state.get("prices") != self._prices_key():
@@ -697,6 +715,22 @@ class ClaudeCodeSource:
                 entry.emitted = True
         self.dedupe.restore(entries)
         return True
+
+    def _read_again(self) -> None:
+        """Forget the checkpoint's counts and read every transcript again from its start. If its history
+        was handed out, the part it had read is read now, as handed out, so that later polls still
+        yield only what is new."""
+        self.garbage = GarbageLog()
+        self._fold = None
+        if not self._restored_emitted:
+            self.follower.files.clear()
+            return
+        read = [state for state in self.follower.files.values() if state.offset]
+        for state in read:
+            state.size, state.offset = state.offset, 0
+        self._read_new(read)
+        for entry in self.dedupe.entries:
+            entry.emitted = True
 
     def close(self) -> None:
         if self._dirty:

@@ -24,7 +24,7 @@ import os
 import re
 import threading
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,10 +50,15 @@ class FileState:
     offset: int = 0
     line: int = 0
     size: int = 0
+    mtime_ns: int = 0
+    """Size and modification time at the latest scan."""
     missed: int = 0
     """Consecutive reads that did not find this inode (a rename may hide it from one scan)."""
     head: tuple[int, str] | None = None
     """Fingerprint of the file's first bytes (how many, their hash); None until the file is read."""
+    seen: tuple[int, int] | None = None
+    """(size, mtime) when every complete line had been read: a file still so has nothing new, even if
+    it ends in a line still unfinished (which is then not read again at every poll)."""
 
     @property
     def key(self) -> str:
@@ -67,7 +72,13 @@ class FileState:
         out: dict[str, Any] = {"path": self.path, "offset": self.offset, "line": self.line}
         if self.head is not None:
             out["head"] = list(self.head)
+        if self.seen is not None:
+            out["seen"] = list(self.seen)
         return out
+
+    def consumed(self) -> None:
+        """Every complete line up to the scanned size has been read."""
+        self.seen = (self.size, self.mtime_ns)
 
 
 @dataclass(frozen=True)
@@ -217,10 +228,11 @@ class LineFollower:
                 state.offset = 0
                 state.line = 0
                 state.head = None
-            state.size = st.st_size
-            if st.st_size > state.offset:
+            state.size, state.mtime_ns = st.st_size, st.st_mtime_ns
+            if st.st_size > state.offset and state.seen != (st.st_size, st.st_mtime_ns):
                 self._identify(state, known)
-                yield from self._read_file(state, st.st_size, progress)
+                if (yield from self._read_file(state, st.st_size, progress)):
+                    state.consumed()
             if progress is not None:
                 progress.advance(0, files=1)
         for key, state in list(self.files.items()):
@@ -250,19 +262,23 @@ class LineFollower:
                 state.line = original.line
         state.head = _fingerprint(head)
 
-    def _read_file(self, state: FileState, size: int, progress: Progress | None) -> Iterator[Chunk]:
+    def _read_file(
+        self, state: FileState, size: int, progress: Progress | None
+    ) -> Generator[Chunk, None, bool]:
+        """The file's complete lines from ``state.offset`` up to ``size``; returns whether they were all
+        read (not when the file could not be opened, or is another file now)."""
         try:
             handle = open(state.path, "rb")  # noqa: SIM115 - closed in finally; generator may pause
         except FileNotFoundError:
-            return
+            return False
         except OSError as err:
             self.unreadable[state.path] = err.strerror or type(err).__name__
-            return
+            return False
         self.unreadable.pop(state.path, None)
         try:
             st = os.fstat(handle.fileno())
             if (st.st_dev, st.st_ino) != (state.dev, state.ino):
-                return  # renamed again since the scan; the next read finds it under its new name
+                return False  # renamed again since the scan; the next read finds it under its new name
             handle.seek(state.offset)
             while state.offset < size:
                 data = handle.read(min(CHUNK_BYTES, size - state.offset))
@@ -288,6 +304,7 @@ class LineFollower:
                 handle.seek(state.offset)
         finally:
             handle.close()
+        return True
 
     def checkpoint(self) -> dict[str, Any]:
         return {key: state.to_json() for key, state in self.files.items()}
@@ -299,6 +316,8 @@ class LineFollower:
             state = FileState(str(item["path"]), dev, ino, int(item["offset"]), int(item["line"]))
             if "head" in item:  # absent from checkpoints saved before fingerprints: taken at the next read
                 state.head = (int(item["head"][0]), str(item["head"][1]))
+            if "seen" in item:
+                state.seen = (int(item["seen"][0]), int(item["seen"][1]))
             self.files[key] = state
 
 

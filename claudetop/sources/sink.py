@@ -122,9 +122,14 @@ class SinkSource:
         """The whole sink from SQL aggregates (``sources.sink_history``), if nothing was read from it
         yet and it exists; polls then continue after the history's last ``seq``: a report or monitor
         over millions of rows starts in seconds."""
-        if self.events_read != 0 or not self.path.exists():
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return None
+        if self.events_read != 0:
             return None
         history = read_sink_history(self.path, minute_span_s=minute_span_s, detail_span_s=detail_span_s)
+        self._inode, self._created_at = (st.st_dev, st.st_ino), None  # not a checkpoint's older file
         self._last_seq = history.last_seq
         self._start_at_end = False
         self.events_read = history.events

@@ -20,6 +20,7 @@ from claudetop.analysis.aggregate import Aggregator
 from claudetop.analysis.budget import BudgetAlerts
 from claudetop.analysis.projection import present
 from claudetop.analysis.rates import RateTable
+from claudetop.analysis.report import fold_histories
 from claudetop.analysis.snapshot import Scenarios, build_snapshot
 from claudetop.config import Config
 from claudetop.model import Micros, PolicyChange, PolicyMode, PolicyName, PolicySet, Snapshot, UsageEvent
@@ -103,18 +104,13 @@ class Pipeline:
         return self._build(self.aggregator, preview=False)
 
     def _fold_history(self) -> None:
-        """Each unread SQLite sink's history from SQL aggregates (``SinkSource.take_history``); the sink
-        then continues after it, in bounded polls."""
-        agg = self.aggregator
-        minute_span_s, detail_span_s = agg.minute_horizon.total_seconds(), agg.detail_horizon.total_seconds()
-        for source in self.sources:
-            if not isinstance(source, SinkSource):
-                continue
-            history = source.take_history(minute_span_s=minute_span_s, detail_span_s=detail_span_s)
-            if history is not None:
-                agg.add_history(history, source.name)
-                source.max_rows_per_poll = POLL_ROWS
-                self._caught_up.add(id(source))
+        """Each unread SQLite sink's history from SQL aggregates (``analysis.report.fold_histories``); the
+        sink then continues after it, in bounded polls. Claude Code transcripts are polled instead: their
+        history would include replies still streaming, whose final usage the monitor waits for."""
+        sinks = [source for source in self.sources if isinstance(source, SinkSource)]
+        for source in fold_histories(sinks, self.aggregator):
+            source.max_rows_per_poll = POLL_ROWS
+            self._caught_up.add(id(source))
 
     def _build(self, aggregator: Aggregator, *, preview: bool) -> Snapshot:
         """A snapshot of ``aggregator``; a preview (part of the history) neither keeps its what-if

@@ -5,6 +5,7 @@ import pytest
 from pydantic import ValidationError
 
 from claudetop.model import (
+    PolicyChange,
     PolicyDecision,
     PolicyMode,
     PolicyName,
@@ -152,3 +153,45 @@ def test_a_policy_set_is_active_when_any_policy_is_not_off(
     policies = PolicySet(settings={n: PolicySetting(name=n, mode=m) for n, m in modes.items()})
     assert policies.active() is active
     assert all(policies.mode(n) is m for n, m in modes.items())
+
+
+def test_policy_rows_are_read_with_their_types_and_times_in_utc() -> None:
+    setting = PolicySetting.from_row(
+        {"name": "cache", "mode": "shadow", "params": '{"ttl": "1h", "min": 2}',
+         "updated_at": "2026-11-03T12:00:00Z", "updated_by": "ops@host"}
+    )  # fmt: skip
+    assert setting == PolicySetting(
+        name=PolicyName.CACHE, mode=PolicyMode.SHADOW, params={"ttl": "1h", "min": 2}, updated_at=TS,
+        updated_by="ops@host",
+    )  # fmt: skip
+    naive = PolicySetting.from_row({**setting.to_json(), "updated_at": "2026-11-03 12:00:00", "params": ""})
+    assert (naive.updated_at, naive.params) == (TS, {})  # claudetop stores UTC; no params is none
+    assert setting.to_json()["updated_at"] == "2026-11-03T12:00:00Z"
+    change = PolicyChange.from_row(
+        {"name": "routing", "at": TS, "by": "me", "from_mode": "off", "to_mode": "enforce", "params": "{}",
+         "reason": None}
+    )  # fmt: skip
+    assert (change.name, change.to_mode, change.at) == (PolicyName.ROUTING, PolicyMode.ENFORCE, TS)
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        {"mode": "sometimes"},
+        {"name": "telepathy"},
+        {"params": "[1, 2]"},
+        {"params": '{"nested": {"x": 1}}'},
+        {"params": "{not json"},
+        {"updated_at": "yesterday"},
+    ],
+)
+def test_a_bad_policy_row_is_refused_with_a_reason(row: dict[str, object]) -> None:
+    good = {"name": "cache", "mode": "off", "params": "{}", "updated_at": None, "updated_by": None}
+    with pytest.raises(ValueError):
+        PolicySetting.from_row({**good, **row})
+
+
+def test_an_audit_row_without_an_author_is_refused() -> None:
+    row = {"name": "cache", "at": TS, "by": None, "from_mode": "off", "to_mode": "shadow", "params": "{}"}
+    with pytest.raises(ValueError, match="author"):
+        PolicyChange.from_row({**row, "reason": None})

@@ -9,6 +9,7 @@ from pathlib import Path
 from claudetop.analysis.aggregate import DIMENSIONS, Aggregator
 from claudetop.model import Endpoint, PolicyDecision, PolicyMode, UsageEvent
 from claudetop.sinks import open_sink
+from claudetop.sources.checkpoints import CheckpointStore
 from claudetop.sources.sink import SinkSource
 from claudetop.sources.sink_history import read_sink_history
 from tests.unit.analysis.helpers import T0, ev, prefix
@@ -172,3 +173,28 @@ def test_a_sink_hands_over_its_history_once_then_polls_only_newer_events(tmp_pat
     assert agg.total().as_tuple() == reference.total().as_tuple()
     missing = SinkSource(tmp_path / "none.db")
     assert missing.take_history(minute_span_s=48 * 3600, detail_span_s=86400) is None
+
+
+def test_a_history_taken_from_a_replaced_sink_is_not_read_again_for_an_older_checkpoint(
+    tmp_path: Path,
+) -> None:
+    """A checkpoint remembers the sink file it was reading; the history comes from the file there now,
+    and the polls after it continue in that file, not from its start."""
+    events = _stream()
+    store = CheckpointStore(tmp_path / "state")
+    old = open_sink(tmp_path / "s.db")
+    old.write_events(events[:10])
+    old.close()
+    first = SinkSource(tmp_path / "s.db", checkpoints=store)
+    assert len(first.poll().events) == 10
+    first.close()
+    (tmp_path / "s.db").unlink()
+    new = open_sink(tmp_path / "s.db")
+    new.write_events(events[10:300])
+    source = SinkSource(tmp_path / "s.db", checkpoints=store)
+    history = source.take_history(minute_span_s=48 * 3600, detail_span_s=86400)
+    assert history is not None and history.events == 290
+    new.write_events(events[300:])
+    new.close()
+    assert [e.id for e in source.poll().events] == [e.id for e in events[300:]]
+    assert "recreated" not in (source.health().message or "")

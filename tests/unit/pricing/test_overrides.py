@@ -147,3 +147,21 @@ def test_price_event_sets_cost_micros() -> None:
     priced = price_event(event("claude-sonnet-4-6", **TOK))
     assert priced.cost_micros == micros(all_kinds(SONNET_4_6, *T))
     assert price_event(event("gpt-4o", **TOK)).cost_micros is None
+
+
+@pytest.mark.parametrize(
+    ("given", "read"),
+    [(3, D(3)), ("2.40", D("2.40")), (0.8, D("0.8")), (D("1.5"), D("1.5"))],
+)
+def test_override_prices_given_as_numbers_or_text_are_read_exactly(given: object, read: Decimal) -> None:
+    override = ModelPriceOverride(input_per_mtok=given, multiplier=given)  # type: ignore[arg-type]
+    assert (override.input_per_mtok, override.multiplier) == (read, read)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"input_per_mtok": -1}, {"multiplier": 0}, {"cache_read_per_mtok": D("NaN")}, {"multiplier": True}],
+)
+def test_impossible_override_prices_are_refused(fields: dict[str, object]) -> None:
+    with pytest.raises((ValueError, TypeError)):
+        ModelPriceOverride(**fields)  # type: ignore[arg-type]

@@ -102,10 +102,10 @@ def test_answers_of_other_versions_damaged_ones_and_unwritable_files_are_not_tru
     free = {"base": ["0", "0", "0", "0", "0"], "tiers": [], "web": "0"}
     memo.write_text(json.dumps({"for": "genai-prices 0.0.1; claudetop 0.0.1", "answers": {question: free}}))
     assert _price_some(memo)["costs"] == live["costs"]  # another version's answers: asked again
-    undecodable = {"base": ["x"] * 5, "tiers": [], "web": "0"}
-    memo.write_text(json.dumps({"for": valid_for, "answers": {question: undecodable}}))
-    assert _price_some(memo)["costs"] == live["costs"]
-    assert json.loads(memo.read_text())["answers"][question] == remembered["answers"][question]
+    for undecodable in ({"base": ["x"] * 5, "tiers": [], "web": "0"}, {}, []):
+        memo.write_text(json.dumps({"for": valid_for, "answers": {question: undecodable}}))
+        assert _price_some(memo)["costs"] == live["costs"]
+        assert json.loads(memo.read_text())["answers"][question] == remembered["answers"][question]
     memo.write_text("{not json")
     assert _price_some(memo)["costs"] == live["costs"]
     blocked = tmp_path / "file-not-dir"

@@ -118,23 +118,64 @@ def test_later_polls_after_a_history_yield_only_new_messages(tmp_path: Path) -> 
     assert polled.take_history(minute_span_s=MINUTES_S, detail_span_s=ALL_S) is None
 
 
-def test_a_checkpoint_replaced_before_its_messages_are_needed_is_read_again_from_the_start(
+def _damage_body(store: CheckpointStore, source: ClaudeCodeSource) -> None:
+    """Cut the checkpoint's second line (its messages) short, as a bad disk or a stray edit would."""
+    path = store.path_for(ClaudeCodeSource.kind, source._identity)
+    head, _, body = path.read_bytes().partition(b"\n")
+    path.write_bytes(head + b"\n" + body[: len(body) // 2])
+
+
+def test_a_damaged_checkpoint_is_read_again_and_a_handed_out_history_is_not_handed_out_twice(
     tmp_path: Path,
 ) -> None:
-    """The head said one thing, the body now belongs to another save (another process's): neither is
-    trusted, and the files are read again, exactly."""
+    config = tmp_path / "claude"
+    write_fixture(config)
+    store = CheckpointStore(tmp_path / "state")
+    saver = ClaudeCodeSource([config], checkpoints=store, settle_s=0)
+    _history(saver)
+    session = config / "projects" / "-home-u-app" / "S1.jsonl"
+
+    def append(mid: str, output: int) -> None:
+        with open(session, "a") as handle:
+            handle.write(assistant_line(mid, "2025-11-03T11:00:00.000Z", output) + "\n")
+
+    _damage_body(store, saver)
+    append("msgLate", 9)
+    polled = ClaudeCodeSource([config], checkpoints=store, settle_s=0)
+    fresh = ClaudeCodeSource([config], settle_s=0).poll().events
+    assert sorted(e.id for e in polled.poll().events) == sorted(e.id for e in fresh)  # all, read again
+
+    _history(ClaudeCodeSource([config], checkpoints=store, settle_s=0))  # a checkpoint with its summary
+    _damage_body(store, saver)
+    handed_out = ClaudeCodeSource([config], checkpoints=store, settle_s=0)
+    assert _history(handed_out).events == 5 and handed_out.dedupe.entries == []  # from the summary
+    append("msgLater", 4)
+    assert [e.output_tokens for e in handed_out.poll().events] == [4]  # the new message alone
+    reference = ClaudeCodeSource([config], settle_s=0)
+    assert len(reference.poll().events) == 6 == len(handed_out.dedupe.entries)
+    assert handed_out.health().garbage_lines == reference.health().garbage_lines == 1  # counted once
+
+
+def test_a_transcript_ending_in_an_unfinished_line_does_not_make_every_rerun_read_again(
+    tmp_path: Path,
+) -> None:
     config = tmp_path / "claude"
     write_fixture(config)
     store = CheckpointStore(tmp_path / "state")
     _history(ClaudeCodeSource([config], checkpoints=store, settle_s=0))
-    source = ClaudeCodeSource([config], checkpoints=store, settle_s=0)
-    saved = store.load(ClaudeCodeSource.kind, source._identity)
-    assert saved is not None
-    store.save(ClaudeCodeSource.kind, source._identity, saved.state, saved.body())  # another process's save
     session = config / "projects" / "-home-u-app" / "S1.jsonl"
     with open(session, "a") as handle:
-        handle.write(assistant_line("msgLate", "2025-11-03T11:00:00.000Z", 9) + "\n")
-    assert _history(source) == _history(ClaudeCodeSource([config], settle_s=0))
+        handle.write(
+            assistant_line("msgCut", "2025-11-03T11:00:00.000Z", 9)[:-30]
+        )  # a writer killed mid-line
+    first = ClaudeCodeSource([config], checkpoints=store, settle_s=0)
+    assert _history(first).events == 4 and first.dedupe.entries  # the new bytes were looked at
+    again = ClaudeCodeSource([config], checkpoints=store, settle_s=0)
+    assert _history(again).events == 4 and again.dedupe.entries == []  # and not again
+    with open(session, "a") as handle:
+        handle.write(assistant_line("msgNext", "2025-11-03T12:00:00.000Z", 4)[-30:] + "\n")
+    finished = ClaudeCodeSource([config], checkpoints=store, settle_s=0)
+    assert _history(finished) == _history(ClaudeCodeSource([config], settle_s=0))
 
 
 def test_saved_prices_are_reused_only_under_the_same_price_book(tmp_path: Path) -> None:
