@@ -107,10 +107,11 @@ class Pipeline:
         """Each unread SQLite sink's history from SQL aggregates (``analysis.report.fold_histories``); the
         sink then continues after it, in bounded polls. Claude Code transcripts are polled instead: their
         history would include replies still streaming, whose final usage the monitor waits for."""
-        sinks = [source for source in self.sources if isinstance(source, SinkSource)]
-        for source in fold_histories(sinks, self.aggregator):
-            source.max_rows_per_poll = POLL_ROWS
-            self._caught_up.add(id(source))
+        for source in self.sources:
+            # one at a time: a later sink failing must not leave this one folded but unmarked
+            if isinstance(source, SinkSource) and fold_histories([source], self.aggregator):
+                source.max_rows_per_poll = POLL_ROWS
+                self._caught_up.add(id(source))
 
     def _build(self, aggregator: Aggregator, *, preview: bool) -> Snapshot:
         """A snapshot of ``aggregator``; a preview (part of the history) neither keeps its what-if
