@@ -84,6 +84,7 @@ def _run(args: argparse.Namespace) -> int:
         render,
     )
     from claudetop.config import ConfigError, load_config, sink_target
+    from claudetop.sources.progress import ProgressPrinter
 
     try:
         config = load_config(args.config)
@@ -97,14 +98,15 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         sources = open_report_sources(sinks, args.jsonl, claude_code_dirs(args), pricebook_for(config))
-        data = build_report(
-            sources,
-            config,
-            since=args.since,
-            until=args.until,
-            budget_usd=args.budget,
-            alert_state=default_alert_state_path(),
-        )
+        with ProgressPrinter.of(sources):  # on stderr, when it is a terminal
+            data = build_report(
+                sources,
+                config,
+                since=args.since,
+                until=args.until,
+                budget_usd=args.budget,
+                alert_state=default_alert_state_path(),
+            )
     except sink_errors() as err:
         return sink_failure("report", ", ".join(sinks) or "sources", err)
     for source in data["sources"]:

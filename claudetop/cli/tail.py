@@ -101,11 +101,10 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     watched = [*sinks, *args.jsonl, *(code_dirs or [])]
     watcher = Watcher(watched).start() if watched and not args.once else None
-    progress = [p for p in (getattr(s, "progress", None) for s in sources) if p is not None]
     said: set[str] = set()
     unread = False
     try:
-        with ProgressPrinter(progress) if from_start else contextlib.nullcontext():
+        with ProgressPrinter.of(sources) if from_start else contextlib.nullcontext():
             first = [e for s in sources for e in s.poll().events]
         _print_lines(sys.stdout, first)
         unread = _say_problems(sources, said)

@@ -1,7 +1,9 @@
 """How far a source's first read has got: what the monitor's progress indicator and the CLI's bar show.
 
 A source updates one ``Progress`` in place while it reads; other threads take ``snapshot()`` copies, so
-the counters are plain ints guarded by a lock rather than anything the UI could see half-written.
+the counters are plain ints guarded by a lock rather than anything the UI could see half-written. The
+CLI's bar is drawn by the reading thread itself as it advances (``watch``): a drawing thread of its own
+would keep the Claude Code reader from forking its scanning processes, and halve a cold read's speed.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -51,6 +54,11 @@ class Progress:
         self._files_done = 0
         self._files_total = 0
         self._started_at = time.monotonic()
+        self._watcher: Callable[[], None] | None = None
+
+    def watch(self, watcher: Callable[[], None] | None) -> None:
+        """Call ``watcher`` (from the reading thread) whenever the read advances; ``None`` stops."""
+        self._watcher = watcher
 
     def plan(self, total: int, files_total: int = 0) -> None:
         """Set how much there is to read (a poll that finds more work calls this again)."""
@@ -69,6 +77,8 @@ class Progress:
         with self._lock:
             self._done += amount
             self._files_done += files
+        if self._watcher is not None:
+            self._watcher()
 
     def snapshot(self) -> ProgressSnapshot:
         with self._lock:
@@ -105,18 +115,22 @@ def render_bar(snap: ProgressSnapshot, width: int = 24) -> str:
 
 
 class ProgressPrinter:
-    """Redraws a progress bar on ``stream`` (stderr) from a daemon thread, only when it is a terminal.
-
-    Pipes and CI logs get nothing: a bar drawn with carriage returns is noise there.
-    """
+    """Redraws a progress bar on ``stream`` (stderr) as the reads advance, at most every ``interval_s``,
+    only when it is a terminal: pipes and CI logs get nothing, a bar drawn with carriage returns is
+    noise there."""
 
     def __init__(self, progresses: list[Progress], stream: TextIO | None = None, interval_s: float = 0.2):
         self._progresses = progresses
         self._stream = stream if stream is not None else sys.stderr
         self._interval_s = interval_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._drawn_at = 0.0
+        self._drew = False
         self.enabled = self._stream.isatty()
+
+    @classmethod
+    def of(cls, sources: Iterable[object]) -> ProgressPrinter:
+        """A bar over every source that reports progress (a ``progress`` attribute)."""
+        return cls([p for p in (getattr(s, "progress", None) for s in sources) if isinstance(p, Progress)])
 
     def _combined(self) -> ProgressSnapshot | None:
         snaps = [p.snapshot() for p in self._progresses]
@@ -132,22 +146,26 @@ class ProgressPrinter:
             at=max(s.at for s in snaps),
         )
 
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval_s):
-            snap = self._combined()
-            if snap is not None and snap.total:
-                self._stream.write("\r" + render_bar(snap) + "\x1b[K")
-                self._stream.flush()
+    def _redraw(self) -> None:
+        now = time.monotonic()
+        if now - self._drawn_at < self._interval_s:
+            return
+        snap = self._combined()
+        if snap is not None and snap.total:
+            self._stream.write("\r" + render_bar(snap) + "\x1b[K")
+            self._stream.flush()
+            self._drawn_at, self._drew = now, True
 
     def __enter__(self) -> ProgressPrinter:
         if self.enabled:
-            self._thread = threading.Thread(target=self._run, name="claudetop-progress", daemon=True)
-            self._thread.start()
+            self._drawn_at = time.monotonic()  # a read over in less than an interval draws nothing
+            for progress in self._progresses:
+                progress.watch(self._redraw)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
+        for progress in self._progresses:
+            progress.watch(None)
+        if self._drew:
             self._stream.write("\r\x1b[K")
             self._stream.flush()
