@@ -25,6 +25,11 @@ premium and web-search fees) and ignores a ``costUSD`` field. A duplicate that a
 message was emitted in this process (e.g. a sidechain replay written minutes later) cannot retract
 the emitted event: it is counted in ``late_duplicates``. Within one poll, and so in any one-shot
 read, and across restarts (a restarted reader hands its history out again), the result is exact.
+
+The checkpoint keeps every counted message, for deduplicating what is read next, and a summary of
+them (``fold_of``: sums per model and minute or hour, and the last days' messages one by one), which
+``take_history`` hands to a one-shot reader without restoring a single message when no transcript has
+grown since. Messages of a transcript deleted after it was read stay counted.
 """
 
 from __future__ import annotations
